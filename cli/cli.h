@@ -1,0 +1,174 @@
+/*
+ * cli.h - the varve command line: the context every command runs in and
+ * the helpers commands share.
+ *
+ * How to add a command:
+ *  1. Write `int cmd_<name>(struct cmd_ctx *ctx, int argc, char **argv)` in
+ *     the cli/cmd_<group>.c file it belongs to; argv[0] is the command name.
+ *     Parse options with cli_getopt(); print only to ctx->out / ctx->err;
+ *     open the store with cli_store(); return CLI_OK, CLI_FAIL or
+ *     cli_usage(ctx, ...).
+ *  2. Declare it below and add a row to the commands[] table in cli/main.c
+ *     (name, function, usage line, one-line summary, flags).
+ *  3. Document it in README.md, with its --json shape if it has one.
+ *  4. Add integration tests in tests/integration/, bad input included.
+ *
+ * A command never writes to the process's stdout/stderr or reads global
+ * state such as getenv(): the daemon runs the very same function for a
+ * forwarded command with the client's streams and environment.
+ */
+#ifndef VARVE_CLI_H
+#define VARVE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "hash.h"
+#include "object.h"
+#include "refs.h"
+#include "rev.h"
+#include "store.h"
+
+enum cli_status {
+	CLI_OK = 0,
+	CLI_FAIL = 1,
+	CLI_USAGE = 2,
+};
+
+struct cmd_ctx {
+	FILE *in, *out, *err;
+	const char *cwd;
+	const char *store_opt;		/* --store DIR, or NULL */
+	char **envp;			/* the command's environment */
+	bool quiet;			/* -q: errors only */
+	bool err_tty;			/* progress bars allowed on err */
+	struct vs_store *store;		/* opened by cli_store() */
+	bool store_borrowed;		/* owned by a daemon: do not close */
+	const struct cli_command *cmd;	/* the command being run */
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
+	const char *usage;	/* after "usage: varve " */
+	const char *summary;
+	const char *help;	/* option details, may be NULL */
+	unsigned flags;
+};
+
+enum cli_command_flags {
+	CLI_NO_STORE = 1 << 0,	/* runs without a store (init, help) */
+};
+
+/* Looks a variable up in ctx->envp.  NULL if unset. */
+const char *cli_getenv(const struct cmd_ctx *ctx, const char *name);
+
+/* Prints "varve: error: <fmt>" to ctx->err; returns CLI_FAIL. */
+int cli_error(struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints the vs_error message (or the code's text); returns CLI_FAIL. */
+int cli_store_error(struct cmd_ctx *ctx, int code, const struct vs_error *e);
+/* Prints "varve: warning: <fmt>" unless quiet. */
+void cli_warn(struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "varve: error: <fmt>" and the usage line; returns CLI_USAGE. */
+int cli_usage(struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Full help of a command to f. */
+void cli_print_help(FILE *f, const struct cli_command *cmd);
+
+/* Opens the store for the command (once); NULL after printing an error. */
+struct vs_store *cli_store(struct cmd_ctx *ctx);
+
+/* --- option parsing (reentrant; the daemon runs commands in threads) ---- */
+
+struct cli_opt {
+	const char *long_name;	/* without "--", or NULL */
+	char short_name;	/* or 0 */
+	bool has_arg;
+	int id;			/* returned by cli_getopt, > 0 */
+};
+
+struct cli_args {
+	int argc;
+	char **argv;
+	int i;			/* next argv index */
+	const char *cluster;	/* rest of a -abc cluster */
+	bool only_positional;	/* after "--" */
+	const char *arg;	/* the option's argument or the positional */
+};
+
+void cli_args_init(struct cli_args *a, int argc, char **argv);
+#define CLI_OPT_END (-1)
+#define CLI_OPT_ERROR (-2)
+
+/*
+ * Next option id, 0 for a positional argument (in a->arg), CLI_OPT_END at
+ * the end, or CLI_OPT_ERROR after printing a usage error for an unknown
+ * option or a missing value.
+ */
+int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
+	       const struct cli_opt *opts);
+
+/* --- output helpers ---------------------------------------------------- */
+
+/* "2026-11-25T08:00:00Z" */
+void cli_format_time(uint64_t t, char out[32]);
+/* "1.5 GiB" */
+void cli_format_bytes(uint64_t n, char out[32]);
+/* A JSON string for bytes that may not be UTF-8: invalid bytes as \xNN. */
+json_t *cli_json_string(const char *s);
+/* Prints root (stolen) as indented JSON and a newline; CLI_OK. */
+int cli_json_print(struct cmd_ctx *ctx, json_t *root);
+/* Prints s, escaping control bytes, for human output of names. */
+void cli_print_path(FILE *f, const char *s);
+/* The author recorded in commits and tags: $VARVE_AUTHOR, else user@host. */
+void cli_author(struct cmd_ctx *ctx, char *out, size_t size);
+/* Parses a positive integer argument; -1 on error. */
+long cli_parse_count(const char *s);
+
+/* --- progress ------------------------------------------------------------ */
+
+struct cli_progress {
+	struct cmd_ctx *ctx;
+	bool active;
+	const char *label;
+	uint64_t start_ns;
+	int last_width;
+};
+
+void cli_progress_init(struct cli_progress *p, struct cmd_ctx *ctx,
+		       const char *label);
+/* Redraws "label  files a/b  bytes x/y  rate" when on a TTY and not -q. */
+void cli_progress_update(struct cli_progress *p, uint64_t files_done,
+			 uint64_t files_total, uint64_t bytes_done,
+			 uint64_t bytes_total);
+/* Clears the line. */
+void cli_progress_done(struct cli_progress *p);
+
+/* --- commands -------------------------------------------------------------- */
+
+int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_create(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* Runs argv (argv[0] = command name) in ctx; returns the exit status. */
+int cli_run(struct cmd_ctx *ctx, int argc, char **argv);
+const struct cli_command *cli_find_command(const char *name);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * main.c - varve's entry point: global options and the command table.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+
+static const struct cli_command commands[] = {
+	{ "init", cmd_init, "init [DIR]",
+	  "Create a store in DIR (default ./.varve).",
+	  "options:\n"
+	  "  --chunk-avg SIZE   average chunk size in KiB, a power of two\n"
+	  "                     (min = avg/4, max = avg*4; default 256)\n"
+	  "  --level N          zstd level, 1-19 (default 3)\n",
+	  CLI_NO_STORE },
+	{ "create", cmd_create, "create dataset|model NAME",
+	  "Create a repository datasets/NAME or models/NAME.",
+	  "NAME: 1-64 characters of a-z 0-9 . _ -, starting with a letter or "
+	  "digit.\n", 0 },
+	{ "list", cmd_list, "list [--json]",
+	  "List the repositories and their branches.", NULL, 0 },
+	{ "commit", cmd_commit,
+	  "commit REPO --from DIR [-m MSG] [--branch B] [--meta KEY=VALUE]...",
+	  "Snapshot DIR as the next commit of REPO's branch (default main).",
+	  "Prints the commit id on stdout and a summary on stderr.\n"
+	  "Files whose size, times and inode match the previous commit of the\n"
+	  "branch are not read again.  Devices, fifos and sockets are skipped.\n"
+	  "If nothing changed, no commit is made and the head id is printed.\n"
+	  "options:\n"
+	  "  --from DIR         the directory to commit (required)\n"
+	  "  -m, --message MSG  commit message\n"
+	  "  --branch B         branch to commit to (default main)\n"
+	  "  --meta KEY=VALUE   free metadata, repeatable\n"
+	  "  --allow-empty      commit even if nothing changed\n", 0 },
+	{ "log", cmd_log, "log REV [-n N] [--oneline] [--json]",
+	  "Show the history of REV, newest first.", NULL, 0 },
+	{ "ls", cmd_ls, "ls REV[:PATH] [-l] [-R] [--json]",
+	  "List a directory of a snapshot.",
+	  "options:\n"
+	  "  -l    long format: mode, size, name (symlinks with their target)\n"
+	  "  -R    recursive: every path below\n", 0 },
+	{ "cat", cmd_cat, "cat REV:PATH", "Write a file of a snapshot to stdout.",
+	  NULL, 0 },
+	{ "checkout", cmd_checkout, "checkout REV[:PATH] DIR",
+	  "Write a snapshot to DIR, which must be absent or empty.",
+	  "Nothing is ever overwritten; on failure DIR is left as it was.\n",
+	  0 },
+	{ "diff", cmd_diff, "diff REV REV [--json]",
+	  "Show the paths added (A), removed (D) and modified (M).", NULL, 0 },
+	{ "branch", cmd_branch, "branch REPO [NAME [REV]] | branch -d REPO NAME",
+	  "List branches, create or move one, or delete one.", NULL, 0 },
+	{ "tag", cmd_tag, "tag REV NAME [-m MSG]",
+	  "Name a snapshot.  Tags are immutable.", NULL, 0 },
+	{ "show", cmd_show, "show REV [--json]",
+	  "Show a commit: id, parents, author, time, message, metadata, size.",
+	  NULL, 0 },
+	{ "stats", cmd_stats, "stats [--json]",
+	  "Show the store's size: logical, unique and stored bytes, ratios.",
+	  "logical_bytes:  every snapshot's files added up\n"
+	  "unique_bytes:   after deduplication (distinct chunks + metadata)\n"
+	  "stored_bytes:   after compression\n"
+	  "dedup_ratio = logical/unique, compression_ratio = unique/stored\n",
+	  0 },
+	{ "verify", cmd_verify, "verify [--full]",
+	  "Check that every ref's commits, trees, files and chunks are there.",
+	  "  --full   also read, decompress and re-hash every chunk\n", 0 },
+	{ "help", cmd_help, "help [COMMAND]", "Show help.", NULL,
+	  CLI_NO_STORE },
+};
+
+const struct cli_command *cli_find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_overview(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: varve [--store DIR] [-q] COMMAND [ARGS]\n\n"
+	      "varve: a versioned filesystem for machine-learning data and "
+	      "models.\n\ncommands:\n", f);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fputs("\nREPO is datasets/NAME or models/NAME.  REV is REPO (its "
+	      "branch main) or\nREPO@X with X a branch, a tag, or a commit id "
+	      "(7+ hex digits), optionally\nfollowed by ~N (N first parents "
+	      "back).  A :PATH after a REV names a path.\n\n"
+	      "The store is --store DIR, else $VARVE_STORE, else the nearest "
+	      ".varve/ upward.\n"
+	      "See 'varve help COMMAND' or 'varve COMMAND --help'.\n", f);
+}
+
+static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		print_overview(ctx->out);
+		return CLI_OK;
+	}
+	c = cli_find_command(argv[1]);
+	if (!c)
+		return cli_usage(ctx, "unknown command '%s'", argv[1]);
+	cli_print_help(ctx->out, c);
+	return CLI_OK;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return false;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
+}
+
+int cli_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_command *c;
+	int r;
+
+	c = cli_find_command(argv[0]);
+	if (!c)
+		return cli_usage(ctx, "unknown command '%s'", argv[0]);
+	ctx->cmd = c;
+	if (wants_help(argc, argv)) {
+		cli_print_help(ctx->out, c);
+		return CLI_OK;
+	}
+	r = c->fn(ctx, argc, argv);
+	if (fflush(ctx->out) != 0 && r == CLI_OK)
+		r = cli_error(ctx, "cannot write the output");
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct cli_opt opts[] = {
+		{ "store", 0, true, 's' },
+		{ "quiet", 'q', false, 'q' },
+		{ "help", 'h', false, 'h' },
+		{ "version", 0, false, 'V' },
+		{ 0 },
+	};
+	extern char **environ;
+	struct cmd_ctx ctx = { 0 };
+	struct cli_args a;
+	char *cwd;
+	int i, r;
+
+	ctx.in = stdin;
+	ctx.out = stdout;
+	ctx.err = stderr;
+	ctx.envp = environ;
+	ctx.err_tty = isatty(STDERR_FILENO);
+	cwd = getcwd(NULL, 0);
+	ctx.cwd = cwd ? cwd : ".";
+
+	/* Global options stop at the first positional: the command. */
+	cli_args_init(&a, argc, argv);
+	for (;;) {
+		int save = a.i;
+
+		i = cli_getopt(&ctx, &a, opts);
+		if (i == 0) {
+			a.i = save;
+			if (!strcmp(argv[a.i], "--"))
+				a.i++;
+			break;
+		}
+		if (i == CLI_OPT_ERROR) {
+			r = CLI_USAGE;
+			goto out;
+		}
+		if (i == CLI_OPT_END) {
+			print_overview(stderr);
+			r = CLI_USAGE;
+			goto out;
+		}
+		switch (i) {
+		case 's':
+			ctx.store_opt = a.arg;
+			break;
+		case 'q':
+			ctx.quiet = true;
+			break;
+		case 'h':
+			print_overview(stdout);
+			r = CLI_OK;
+			goto out;
+		case 'V':
+			printf("varve 0.1.0\n");
+			r = CLI_OK;
+			goto out;
+		}
+	}
+	if (a.i >= argc) {
+		print_overview(stderr);
+		r = CLI_USAGE;
+		goto out;
+	}
+	r = cli_run(&ctx, argc - a.i, argv + a.i);
+	if (ctx.store && !ctx.store_borrowed)
+		vs_store_close(ctx.store);
+out:
+	free(cwd);
+	return r;
+}

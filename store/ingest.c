@@ -1,0 +1,871 @@
+/*
+ * ingest.c - commit a directory into a repository (see ingest.h's notes).
+ *
+ * Phases: walk (build the node tree, consult the stat cache), read (this
+ * thread cuts chunks, workers hash/compress/store them), assemble (file
+ * objects, then trees bottom-up), commit (one synced batch with the ref).
+ */
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+/* Read files in blocks of this size. */
+#define READ_BLOCK (1u << 20)
+/* Chunks in flight between the reader and the workers, per worker. */
+#define QUEUE_PER_WORKER 8
+#define RACY_NS 2000000000LL
+
+struct node {
+	char *name;
+	size_t name_len;
+	enum vs_entry_type type;
+	uint64_t size;
+	struct vs_id id;
+	struct stat st;
+	bool resolved;		/* id known (cached or symlink or dir done) */
+	struct node *kids;	/* directories: sorted by name */
+	size_t nkids, kalloc;
+};
+
+struct job {
+	struct vs_id id;
+	uint8_t *data;
+	size_t len;
+};
+
+/* A file to read. */
+struct fileread {
+	struct node *node;
+	char *path;		/* relative to the source directory */
+	struct job **jobs;	/* its chunks in order */
+	size_t njobs, jalloc;
+	struct vs_file inline_file;
+	bool is_inline;
+	bool cacheable;
+};
+
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty;
+	pthread_cond_t not_full;
+	struct job **ring;
+	size_t cap, head, count;
+	bool closed;
+};
+
+struct ingest {
+	struct vs_store *s;
+	const struct vs_repo *repo;
+	const struct vs_ingest_opts *opts;
+	const char *branch;
+	struct vs_error *err;
+	int rootfd;
+	struct stat store_st;
+	int64_t start_ns;
+
+	struct node root;
+	struct fileread *files;
+	size_t nfiles, falloc;
+
+	struct queue q;
+	pthread_t *workers;
+	int nworkers;
+	/* The first worker failure: guarded by q.lock. */
+	int werr;
+	struct vs_error werr_msg;
+	atomic_bool failed;
+
+	struct vs_ingest_progress prog;	/* the reader's counters */
+	atomic_uint_fast64_t new_chunks, new_bytes;
+	struct timespec last_progress;
+
+	struct vs_kv_batch *cache_batch;
+};
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+static void warn(struct ingest *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct ingest *in, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!in->opts->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	in->opts->warn(in->opts->warn_arg, msg);
+}
+
+static void node_release(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nkids; i++)
+		node_release(&n->kids[i]);
+	free(n->kids);
+	free(n->name);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* --- walk --------------------------------------------------------------- */
+
+static const char *kind_of(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "fifo";
+	if (S_ISSOCK(m))
+		return "socket";
+	if (S_ISCHR(m))
+		return "character device";
+	if (S_ISBLK(m))
+		return "block device";
+	return "special file";
+}
+
+static void path_add(struct vs_buf *p, const char *name)
+{
+	if (p->len)
+		vs_buf_addch(p, '/');
+	vs_buf_addstr(p, name);
+}
+
+/* Reads the directory fd (consumed) at relative path into n's kids. */
+static int walk_dir(struct ingest *in, int fd, struct vs_buf *path,
+		    struct node *n)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t i, base = path->len;
+	int r = 0;
+
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return vs_error_set(in->err, r, "cannot read directory '%s' "
+				    "(%s)", path->len ? path->data : ".",
+				    strerror(-r));
+	}
+	for (;;) {
+		struct node *k;
+		struct stat st;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno) {
+				r = vs_error_set(in->err, -errno,
+						 "cannot read directory '%s' "
+						 "(%s)", path->len ?
+						 path->data : ".",
+						 strerror(errno));
+			}
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0) {
+			r = vs_error_set(in->err, -errno, "cannot stat '%s/%s' "
+					 "(%s)", path->data, de->d_name,
+					 strerror(errno));
+			break;
+		}
+		if (S_ISDIR(st.st_mode) && st.st_dev == in->store_st.st_dev &&
+		    st.st_ino == in->store_st.st_ino)
+			continue;
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
+		    !S_ISLNK(st.st_mode)) {
+			path_add(path, de->d_name);
+			warn(in, "skipping %s '%s'", kind_of(st.st_mode),
+			     path->data);
+			vs_buf_setlen(path, base);
+			continue;
+		}
+		if (n->nkids == n->kalloc) {
+			n->kalloc = n->kalloc ? n->kalloc * 2 : 8;
+			n->kids = xrealloc(n->kids,
+					   n->kalloc * sizeof(*n->kids));
+		}
+		k = &n->kids[n->nkids++];
+		memset(k, 0, sizeof(*k));
+		k->name_len = strlen(de->d_name);
+		k->name = strndup(de->d_name, k->name_len);
+		if (!k->name)
+			abort();
+		k->st = st;
+		if (S_ISDIR(st.st_mode))
+			k->type = VS_ENTRY_DIR;
+		else if (S_ISLNK(st.st_mode))
+			k->type = VS_ENTRY_SYMLINK;
+		else if (st.st_mode & S_IXUSR)
+			k->type = VS_ENTRY_EXEC;
+		else
+			k->type = VS_ENTRY_FILE;
+	}
+	if (r < 0) {
+		closedir(d);
+		return r;
+	}
+	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+
+	for (i = 0; i < n->nkids && r == 0; i++) {
+		struct node *k = &n->kids[i];
+		int sub;
+
+		if (k->type != VS_ENTRY_DIR)
+			continue;
+		path_add(path, k->name);
+		sub = openat(dirfd(d), k->name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			r = vs_error_set(in->err, -errno, "cannot open "
+					 "directory '%s' (%s)", path->data,
+					 strerror(errno));
+		else
+			r = walk_dir(in, sub, path, k);
+		vs_buf_setlen(path, base);
+	}
+	closedir(d);
+	return r;
+}
+
+/* --- stat cache ----------------------------------------------------------- */
+
+/* 'S' <repo> '\0' <branch> '\0' */
+static void cache_prefix(struct ingest *in, struct vs_buf *k)
+{
+	vs_buf_reset(k);
+	vs_buf_addch(k, 'S');
+	vs_buf_addstr(k, in->repo->full);
+	vs_buf_addch(k, '\0');
+	vs_buf_addstr(k, in->branch);
+	vs_buf_addch(k, '\0');
+}
+
+static void cache_value(const struct stat *st, const struct vs_id *id,
+			struct vs_buf *v)
+{
+	vs_buf_reset(v);
+	vs_buf_add_varint(v, st->st_size);
+	vs_buf_add_varint(v, ts_ns(&st->st_mtim));
+	vs_buf_add_varint(v, ts_ns(&st->st_ctim));
+	vs_buf_add_varint(v, st->st_ino);
+	vs_buf_add_varint(v, st->st_mode & S_IXUSR);
+	vs_buf_add(v, id->b, VS_ID_LEN);
+}
+
+static bool cache_lookup(struct ingest *in, const char *path,
+			 const struct stat *st, struct vs_id *id)
+{
+	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT, want = VS_BUF_INIT;
+	struct vs_id zero = { { 0 } };
+	bool hit = false;
+
+	cache_prefix(in, &k);
+	vs_buf_addstr(&k, path);
+	if (vs_kv_get(in->s->kv, VS_CF_META, k.data, k.len, &v, NULL) == 0) {
+		cache_value(st, &zero, &want);
+		if (v.len == want.len &&
+		    !memcmp(v.data, want.data, want.len - VS_ID_LEN)) {
+			memcpy(id->b, v.data + v.len - VS_ID_LEN, VS_ID_LEN);
+			hit = vs_object_has(in->s, id);
+		}
+	}
+	vs_buf_release(&k);
+	vs_buf_release(&v);
+	vs_buf_release(&want);
+	return hit;
+}
+
+static void cache_record(struct ingest *in, const char *path,
+			 const struct stat *st, const struct vs_id *id)
+{
+	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT;
+
+	if (ts_ns(&st->st_mtim) >= in->start_ns - RACY_NS ||
+	    ts_ns(&st->st_ctim) >= in->start_ns - RACY_NS)
+		return;
+	cache_prefix(in, &k);
+	vs_buf_addstr(&k, path);
+	cache_value(st, id, &v);
+	vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META, k.data, k.len,
+			v.data, v.len);
+	vs_buf_release(&k);
+	vs_buf_release(&v);
+}
+
+/*
+ * Second pass over the walked tree: symlinks are stored now, cached files
+ * take their ids, the rest are queued for reading.
+ */
+static int plan(struct ingest *in, struct node *n, struct vs_buf *path,
+		int dfd)
+{
+	size_t i, base = path->len;
+	int r = 0;
+
+	for (i = 0; i < n->nkids && r == 0; i++) {
+		struct node *k = &n->kids[i];
+
+		path_add(path, k->name);
+		if (k->type == VS_ENTRY_DIR) {
+			r = plan(in, k, path, -1);
+		} else if (k->type == VS_ENTRY_SYMLINK) {
+			char target[4096 + 1];
+			struct vs_file f;
+			ssize_t len;
+
+			len = readlinkat(in->rootfd, path->data, target,
+					 sizeof(target) - 1);
+			if (len < 0) {
+				r = vs_error_set(in->err, -errno, "cannot read "
+						 "symlink '%s' (%s)",
+						 path->data, strerror(errno));
+				break;
+			}
+			vs_file_init(&f);
+			vs_file_set_inline(&f, target, len);
+			r = vs_store_write_file(in->s, &f, &k->id, in->err);
+			vs_file_release(&f);
+			k->size = len;
+			k->resolved = true;
+			in->prog.files_total++;
+		} else {
+			struct fileread *fr;
+
+			in->prog.files_total++;
+			in->prog.bytes_total += k->st.st_size;
+			k->size = k->st.st_size;
+			if (cache_lookup(in, path->data, &k->st, &k->id)) {
+				k->resolved = true;
+				cache_record(in, path->data, &k->st, &k->id);
+			} else {
+				if (in->nfiles == in->falloc) {
+					in->falloc = in->falloc ?
+						in->falloc * 2 : 64;
+					in->files = xrealloc(in->files,
+						in->falloc * sizeof(*in->files));
+				}
+				fr = &in->files[in->nfiles++];
+				memset(fr, 0, sizeof(*fr));
+				fr->node = k;
+				fr->path = strdup(path->data);
+				if (!fr->path)
+					abort();
+				in->prog.bytes_to_read += k->st.st_size;
+			}
+		}
+		vs_buf_setlen(path, base);
+	}
+	(void)dfd;
+	return r;
+}
+
+/* --- workers ---------------------------------------------------------- */
+
+static void queue_init(struct queue *q, size_t cap)
+{
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->not_empty, NULL);
+	pthread_cond_init(&q->not_full, NULL);
+	q->ring = xcalloc(cap, sizeof(*q->ring));
+	q->cap = cap;
+}
+
+static void queue_destroy(struct queue *q)
+{
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->not_empty);
+	pthread_cond_destroy(&q->not_full);
+	free(q->ring);
+}
+
+static void queue_push(struct queue *q, struct job *j)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->count == q->cap)
+		pthread_cond_wait(&q->not_full, &q->lock);
+	q->ring[(q->head + q->count) % q->cap] = j;
+	q->count++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* NULL once the queue is closed and drained. */
+static struct job *queue_pop(struct queue *q)
+{
+	struct job *j = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->count == 0 && !q->closed)
+		pthread_cond_wait(&q->not_empty, &q->lock);
+	if (q->count) {
+		j = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		pthread_cond_signal(&q->not_full);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return j;
+}
+
+static void queue_close(struct queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	pthread_cond_broadcast(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct ingest *in = arg;
+	struct vs_zctx *z = vs_zctx_new(in->s->config.zstd_level);
+	struct job *j;
+
+	while ((j = queue_pop(&in->q)) != NULL) {
+		struct vs_put_stats st = { 0 };
+		struct vs_error e = { 0 };
+		int r;
+
+		if (atomic_load(&in->failed) || !z) {
+			free(j->data);
+			j->data = NULL;
+			continue;
+		}
+		vs_hash(j->data, j->len, &j->id);
+		r = vs_chunk_put(in->s, z, &j->id, j->data, j->len, &st, &e);
+		free(j->data);
+		j->data = NULL;
+		if (r < 0) {
+			pthread_mutex_lock(&in->q.lock);
+			if (!in->werr) {
+				in->werr = r;
+				in->werr_msg = e;
+			}
+			pthread_mutex_unlock(&in->q.lock);
+			atomic_store(&in->failed, true);
+			continue;
+		}
+		atomic_fetch_add(&in->new_chunks, st.new_chunks);
+		atomic_fetch_add(&in->new_bytes, st.new_stored_bytes);
+	}
+	if (!z) {
+		pthread_mutex_lock(&in->q.lock);
+		if (!in->werr)
+			in->werr = -ENOMEM;
+		pthread_mutex_unlock(&in->q.lock);
+		atomic_store(&in->failed, true);
+	}
+	vs_zctx_free(z);
+	return NULL;
+}
+
+static void report(struct ingest *in, bool force)
+{
+	struct timespec now;
+
+	if (!in->opts->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!force && ts_ns(&now) - ts_ns(&in->last_progress) < 100000000LL)
+		return;
+	in->last_progress = now;
+	in->prog.new_chunks = atomic_load(&in->new_chunks);
+	in->prog.new_bytes = atomic_load(&in->new_bytes);
+	in->opts->progress(in->opts->progress_arg, &in->prog);
+}
+
+/* --- read ------------------------------------------------------------- */
+
+static void add_job(struct ingest *in, struct fileread *fr,
+		    const uint8_t *data, size_t len)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->data = malloc(len);
+	if (!j->data)
+		abort();
+	memcpy(j->data, data, len);
+	j->len = len;
+	if (fr->njobs == fr->jalloc) {
+		fr->jalloc = fr->jalloc ? fr->jalloc * 2 : 4;
+		fr->jobs = xrealloc(fr->jobs, fr->jalloc * sizeof(*fr->jobs));
+	}
+	fr->jobs[fr->njobs++] = j;
+	queue_push(&in->q, j);
+}
+
+static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
+		     size_t wcap)
+{
+	const struct vs_chunker_params *cp = &in->s->config.chunking;
+	size_t have = 0, pos = 0;
+	uint64_t total = 0;
+	struct stat after;
+	bool eof = false;
+	int fd, r = 0;
+
+	fd = openat(in->rootfd, fr->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return vs_error_set(in->err, -errno, "cannot open '%s' (%s)",
+				    fr->path, strerror(errno));
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (!eof || pos < have) {
+		/* Refill so that the window holds max bytes or the rest. */
+		if (!eof && have - pos < cp->max) {
+			memmove(win, win + pos, have - pos);
+			have -= pos;
+			pos = 0;
+			while (!eof && have < wcap) {
+				ssize_t n = read(fd, win + have,
+						 wcap - have < READ_BLOCK ?
+						 wcap - have : READ_BLOCK);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					r = vs_error_set(in->err, -errno,
+							 "cannot read '%s' (%s)",
+							 fr->path,
+							 strerror(errno));
+					goto out;
+				}
+				if (n == 0)
+					eof = true;
+				have += n;
+				in->prog.bytes_read += n;
+				total += n;
+			}
+		}
+		if (pos == have)
+			break;
+		if (eof && total <= VS_FILE_INLINE_MAX) {
+			fr->is_inline = true;
+			vs_file_init(&fr->inline_file);
+			vs_file_set_inline(&fr->inline_file, win, have);
+			pos = have;
+			break;
+		}
+		while (pos < have && (eof || have - pos >= cp->max)) {
+			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
+
+			add_job(in, fr, win + pos, cut);
+			pos += cut;
+			if (atomic_load(&in->failed))
+				goto out;
+		}
+		report(in, false);
+	}
+	if (total == 0) {
+		fr->is_inline = true;
+		vs_file_init(&fr->inline_file);
+	}
+	fr->node->size = total;
+	/* A file that changed while being read is committed as read, but
+	 * not cached, so the next commit reads it again. */
+	fr->cacheable = fstat(fd, &after) == 0 &&
+			after.st_size == (off_t)total &&
+			ts_ns(&after.st_mtim) == ts_ns(&fr->node->st.st_mtim) &&
+			ts_ns(&after.st_ctim) == ts_ns(&fr->node->st.st_ctim);
+	if (!fr->cacheable)
+		warn(in, "'%s' changed while it was read", fr->path);
+	in->prog.files_read++;
+out:
+	close(fd);
+	return r;
+}
+
+static int read_all(struct ingest *in)
+{
+	const struct vs_chunker_params *cp = &in->s->config.chunking;
+	size_t wcap = (size_t)cp->max + 4 * READ_BLOCK, i;
+	uint8_t *win;
+	int r = 0, t, started = 0;
+
+	win = malloc(wcap);
+	if (!win)
+		abort();
+	queue_init(&in->q, QUEUE_PER_WORKER * in->nworkers);
+	in->workers = xcalloc(in->nworkers, sizeof(*in->workers));
+	for (t = 0; t < in->nworkers; t++) {
+		if (pthread_create(&in->workers[t], NULL, worker_main, in)) {
+			r = vs_error_set(in->err, -EAGAIN,
+					 "cannot start worker threads");
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < in->nfiles && r == 0; i++) {
+		r = read_file(in, &in->files[i], win, wcap);
+		if (atomic_load(&in->failed))
+			break;
+	}
+	queue_close(&in->q);
+	for (t = 0; t < started; t++)
+		pthread_join(in->workers[t], NULL);
+	if (r == 0 && in->werr) {
+		r = in->werr;
+		if (in->err && !in->err->msg[0])
+			*in->err = in->werr_msg;
+		vs_error_set(in->err, r, "cannot store a chunk (%s)",
+			     vs_strerror(r));
+	}
+	queue_destroy(&in->q);
+	free(win);
+	report(in, true);
+	return r;
+}
+
+/* --- assemble ----------------------------------------------------------- */
+
+static int assemble_files(struct ingest *in)
+{
+	size_t i, c;
+	int r = 0;
+
+	for (i = 0; i < in->nfiles && r == 0; i++) {
+		struct fileread *fr = &in->files[i];
+		struct vs_file f;
+
+		if (fr->is_inline) {
+			r = vs_store_write_file(in->s, &fr->inline_file,
+						&fr->node->id, in->err);
+		} else {
+			vs_file_init(&f);
+			for (c = 0; c < fr->njobs; c++)
+				vs_file_add_chunk(&f, &fr->jobs[c]->id,
+						  fr->jobs[c]->len);
+			r = vs_store_write_file(in->s, &f, &fr->node->id,
+						in->err);
+			vs_file_release(&f);
+		}
+		fr->node->resolved = true;
+		if (r == 0 && fr->cacheable)
+			cache_record(in, fr->path, &fr->node->st,
+				     &fr->node->id);
+	}
+	return r;
+}
+
+static int assemble_tree(struct ingest *in, struct node *n)
+{
+	struct vs_tree t;
+	uint64_t total = 0;
+	size_t i;
+	int r = 0;
+
+	vs_tree_init(&t);
+	for (i = 0; i < n->nkids && r == 0; i++) {
+		struct node *k = &n->kids[i];
+
+		if (k->type == VS_ENTRY_DIR)
+			r = assemble_tree(in, k);
+		if (r < 0)
+			break;
+		vs_tree_add(&t, k->name, k->name_len, k->type, k->size,
+			    &k->id);
+		if (k->type != VS_ENTRY_SYMLINK)
+			total += k->size;
+	}
+	if (r == 0)
+		r = vs_store_write_tree(in->s, &t, &n->id, in->err);
+	n->size = total;
+	vs_tree_release(&t);
+	return r;
+}
+
+static void files_release(struct ingest *in)
+{
+	size_t i, c;
+
+	for (i = 0; i < in->nfiles; i++) {
+		struct fileread *fr = &in->files[i];
+
+		for (c = 0; c < fr->njobs; c++) {
+			free(fr->jobs[c]->data);
+			free(fr->jobs[c]);
+		}
+		free(fr->jobs);
+		free(fr->path);
+		if (fr->is_inline)
+			vs_file_release(&fr->inline_file);
+	}
+	free(in->files);
+	free(in->workers);
+}
+
+/* --- commit --------------------------------------------------------------- */
+
+int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
+		  const char *dir, const struct vs_ingest_opts *opts,
+		  struct vs_ingest_result *res, struct vs_error *err)
+{
+	struct ingest in = { 0 };
+	struct vs_buf path = VS_BUF_INIT, prefix = VS_BUF_INIT;
+	struct vs_commit c;
+	struct vs_id head, tree_of_head;
+	struct timespec now;
+	bool has_head;
+	size_t i;
+	int rc, fd;
+
+	memset(res, 0, sizeof(*res));
+	in.s = s;
+	in.repo = r;
+	in.opts = opts;
+	in.err = err;
+	in.branch = opts->branch ? opts->branch : VS_DEFAULT_BRANCH;
+	in.rootfd = -1;
+	in.nworkers = opts->threads > 0 ? opts->threads
+					: (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (in.nworkers < 1)
+		in.nworkers = 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	in.start_ns = ts_ns(&now);
+	vs_commit_init(&c);
+
+	rc = vs_repo_check(s, r, err);
+	if (rc < 0)
+		goto out;
+	if (!vs_ref_name_valid(in.branch)) {
+		rc = vs_error_set(err, VS_E_INVAL, "invalid branch name '%s'",
+				  in.branch);
+		goto out;
+	}
+	rc = vs_branch_get(s, r, in.branch, &head, err);
+	if (rc < 0 && rc != VS_E_NOTFOUND)
+		goto out;
+	has_head = rc == 0;
+	rc = 0;
+	if (stat(s->path, &in.store_st) < 0)
+		memset(&in.store_st, 0, sizeof(in.store_st));
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = vs_error_set(err, -errno, "cannot open directory '%s' (%s)",
+				  dir, strerror(errno));
+		goto out;
+	}
+	in.rootfd = dup(fd);
+	if (in.rootfd < 0) {
+		rc = vs_error_set(err, -errno, "cannot open '%s' (%s)", dir,
+				  strerror(errno));
+		close(fd);
+		goto out;
+	}
+	in.root.type = VS_ENTRY_DIR;
+	rc = walk_dir(&in, fd, &path, &in.root);
+	if (rc < 0)
+		goto out;
+	in.cache_batch = vs_kv_batch_new();
+	cache_prefix(&in, &prefix);
+	vs_kv_batch_delete_prefix(in.cache_batch, s->kv, VS_CF_META,
+				  prefix.data, prefix.len);
+	vs_buf_reset(&path);
+	rc = plan(&in, &in.root, &path, -1);
+	if (rc < 0)
+		goto out;
+	report(&in, true);
+	rc = read_all(&in);
+	if (rc < 0)
+		goto out;
+	rc = assemble_files(&in);
+	if (rc < 0)
+		goto out;
+	rc = assemble_tree(&in, &in.root);
+	if (rc < 0)
+		goto out;
+
+	res->stats = in.prog;
+	if (has_head && !opts->allow_empty) {
+		struct vs_commit hc;
+
+		rc = vs_store_read_commit(s, &head, &hc, err);
+		if (rc < 0)
+			goto out;
+		tree_of_head = hc.tree;
+		vs_commit_release(&hc);
+		if (vs_id_equal(&tree_of_head, &in.root.id)) {
+			/* Nothing changed: keep the head, refresh the cache. */
+			rc = vs_kv_write(s->kv, in.cache_batch, 0, err);
+			res->commit = head;
+			res->created = false;
+			goto out;
+		}
+	}
+
+	c.tree = in.root.id;
+	if (has_head)
+		vs_commit_add_parent(&c, &head);
+	c.time = opts->time ? opts->time : (uint64_t)now.tv_sec;
+	vs_commit_set_author(&c, opts->author ? opts->author : "");
+	vs_commit_set_message(&c, opts->message ? opts->message : "");
+	for (i = 0; i < opts->nmeta; i++)
+		vs_commit_set_meta(&c, opts->meta[i].key, opts->meta[i].value);
+	rc = vs_store_write_commit(s, &c, &res->commit, err);
+	if (rc < 0)
+		goto out;
+	rc = vs_branch_update(s, r, in.branch, has_head ? &head : NULL,
+			      &res->commit, in.cache_batch, 0, err);
+	if (rc < 0)
+		goto out;
+	res->created = true;
+out:
+	vs_commit_release(&c);
+	vs_kv_batch_free(in.cache_batch);
+	files_release(&in);
+	node_release(&in.root);
+	if (in.rootfd >= 0)
+		close(in.rootfd);
+	vs_buf_release(&path);
+	vs_buf_release(&prefix);
+	return rc;
+}

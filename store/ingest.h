@@ -1,0 +1,77 @@
+/*
+ * ingest.h - commit a directory: walk, chunk, hash, compress, store, and
+ * move the branch.
+ *
+ * DESIGN NOTES: a commit from a directory
+ *  1. The walk records every entry; regular files whose stat matches the
+ *     branch's stat cache (size, mtime, ctime, inode, exec bit) reuse the
+ *     cached file id without being read, so a re-commit of a barely changed
+ *     directory reads only what changed (git's index, restic's parent).
+ *  2. Files changed less than two seconds before the walk began are not
+ *     cached: a later change within the same timestamp granularity could
+ *     otherwise go unseen (git's "racy" entries).
+ *  3. Read files are cut by the calling thread (FastCDC is cheap) and their
+ *     chunks hashed, compressed and stored by a pool of worker threads, one
+ *     per core: a bounded queue between them keeps memory flat.
+ *  4. Chunks, file objects and trees are written unlogged; the commit object
+ *     and the branch update, together with the new stat cache, land in one
+ *     synced batch after a flush (refs.h note 1).  Killed at any moment, the
+ *     store shows the old head or the new one, never a part.
+ *  5. A tree equal to the head's makes no new commit (unless allow_empty).
+ *  6. Devices, sockets and fifos are skipped with a warning; the store's own
+ *     directory, if it lies inside the source, is skipped silently.
+ */
+#ifndef VS_INGEST_H
+#define VS_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "refs.h"
+#include "store.h"
+
+struct vs_ingest_progress {
+	uint64_t files_total;	/* files and symlinks found by the walk */
+	uint64_t files_read;	/* files whose content had to be read */
+	uint64_t bytes_total;	/* size of every file found */
+	uint64_t bytes_to_read;	/* size of the files to read */
+	uint64_t bytes_read;	/* bytes read so far */
+	uint64_t new_chunks;	/* chunks not in the store before */
+	uint64_t new_bytes;	/* their stored (compressed) size */
+};
+
+struct vs_ingest_opts {
+	const char *branch;	/* NULL: main */
+	const char *message;	/* NULL: "" */
+	const char *author;	/* NULL: "" */
+	const struct vs_meta *meta;
+	size_t nmeta;
+	uint64_t time;		/* seconds since the epoch; 0: now */
+	int threads;		/* workers; 0: one per online CPU */
+	bool allow_empty;	/* commit even if the tree did not change */
+	/* Called from the calling thread a few times a second; may be NULL. */
+	void (*progress)(void *arg, const struct vs_ingest_progress *p);
+	void *progress_arg;
+	/* Non-fatal problems (skipped special files); may be NULL. */
+	void (*warn)(void *arg, const char *msg);
+	void *warn_arg;
+};
+
+struct vs_ingest_result {
+	struct vs_id commit;	/* the new head (or the unchanged one) */
+	bool created;		/* false: nothing changed, no commit made */
+	struct vs_ingest_progress stats;
+};
+
+/*
+ * Commits the directory dir to branch opts->branch of repository r.
+ * Returns 0; VS_E_NOTFOUND (unknown repository), -ENOENT/-ENOTDIR/-EACCES
+ * and other -errno for an unusable source (named in err), VS_E_CONFLICT if
+ * the branch moved meanwhile, VS_E_KV, VS_E_COMPRESS.  On failure the
+ * repository is unchanged.
+ */
+int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
+		  const char *dir, const struct vs_ingest_opts *opts,
+		  struct vs_ingest_result *res, struct vs_error *err);
+
+#endif

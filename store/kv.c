@@ -1,0 +1,398 @@
+/*
+ * kv.c - RocksDB, wrapped: the only file that includes rocksdb/c.h.
+ *
+ * Every RocksDB error string (char **errptr) becomes a VS_E_KV with the
+ * message copied into the caller's struct vs_error, and is freed here.
+ */
+#include "kv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "banned.h"
+
+static const char *const cf_names[VS_CF_COUNT] = {
+	[VS_CF_DEFAULT] = "default",
+	[VS_CF_CHUNKS] = "chunks",
+	[VS_CF_OBJECTS] = "objects",
+	[VS_CF_REFS] = "refs",
+	[VS_CF_META] = "meta",
+	[VS_CF_RUNS] = "runs",
+	[VS_CF_STAGING] = "staging",
+};
+
+struct vs_kv {
+	rocksdb_t *db;
+	rocksdb_column_family_handle_t *cf[VS_CF_COUNT];
+	rocksdb_options_t *db_opts;
+	rocksdb_options_t *cf_opts[VS_CF_COUNT];
+	rocksdb_block_based_table_options_t *table_opts;
+	rocksdb_cache_t *cache;
+	rocksdb_readoptions_t *ropts;
+	rocksdb_writeoptions_t *wopts_nowal;
+	rocksdb_writeoptions_t *wopts_sync;
+	rocksdb_writeoptions_t *wopts;
+};
+
+struct vs_kv_batch {
+	rocksdb_writebatch_t *wb;
+};
+
+struct vs_kv_iter {
+	rocksdb_iterator_t *it;
+	rocksdb_readoptions_t *ropts;
+	char *prefix;
+	size_t plen;
+};
+
+static int kv_fail(struct vs_error *err, char *msg, const char *what)
+{
+	vs_error_set(err, VS_E_KV, "%s (%s)", what, msg ? msg : "unknown");
+	rocksdb_free(msg);
+	return VS_E_KV;
+}
+
+static rocksdb_options_t *kv_cf_options(struct vs_kv *kv, enum vs_cf cf)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+
+	rocksdb_options_set_block_based_table_factory(o, kv->table_opts);
+	rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+	switch (cf) {
+	case VS_CF_CHUNKS:
+		/* Chunk bodies are already zstd-compressed by the store. */
+		rocksdb_options_set_compression(o, rocksdb_no_compression);
+		rocksdb_options_set_enable_blob_files(o, 1);
+		rocksdb_options_set_min_blob_size(o, 2048);
+		rocksdb_options_set_blob_file_size(o, 256 << 20);
+		rocksdb_options_set_blob_compression_type(o,
+							  rocksdb_no_compression);
+		rocksdb_options_set_enable_blob_gc(o, 1);
+		rocksdb_options_set_write_buffer_size(o, 64 << 20);
+		break;
+	case VS_CF_OBJECTS:
+		rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+		rocksdb_options_set_write_buffer_size(o, 32 << 20);
+		break;
+	default:
+		rocksdb_options_set_compression(o, rocksdb_zstd_compression);
+		rocksdb_options_set_write_buffer_size(o, 8 << 20);
+		break;
+	}
+	return o;
+}
+
+int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
+	       struct vs_error *err)
+{
+	struct vs_kv *kv;
+	const char *names[VS_CF_COUNT];
+	const rocksdb_options_t *opts[VS_CF_COUNT];
+	rocksdb_filterpolicy_t *bloom;
+	char *msg = NULL;
+	int i;
+
+	kv = calloc(1, sizeof(*kv));
+	if (!kv)
+		return -ENOMEM;
+
+	kv->cache = rocksdb_cache_create_lru(64 << 20);
+	kv->table_opts = rocksdb_block_based_options_create();
+	bloom = rocksdb_filterpolicy_create_bloom(10);
+	rocksdb_block_based_options_set_filter_policy(kv->table_opts, bloom);
+	rocksdb_block_based_options_set_block_cache(kv->table_opts, kv->cache);
+	rocksdb_block_based_options_set_cache_index_and_filter_blocks(
+		kv->table_opts, 1);
+
+	kv->db_opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(kv->db_opts,
+					      !!(flags & VS_KV_CREATE));
+	rocksdb_options_set_create_missing_column_families(kv->db_opts, 1);
+	rocksdb_options_set_max_background_jobs(kv->db_opts, 2);
+	rocksdb_options_set_keep_log_file_num(kv->db_opts, 3);
+	rocksdb_options_set_max_log_file_size(kv->db_opts, 4 << 20);
+	rocksdb_options_set_info_log_level(kv->db_opts, 2 /* warn */);
+	rocksdb_options_set_max_open_files(kv->db_opts, 512);
+	/*
+	 * Unlogged writes to several families (a chunk and its size record)
+	 * must reach disk together: flush every family at once.
+	 */
+	rocksdb_options_set_atomic_flush(kv->db_opts, 1);
+
+	for (i = 0; i < VS_CF_COUNT; i++) {
+		kv->cf_opts[i] = kv_cf_options(kv, i);
+		names[i] = cf_names[i];
+		opts[i] = kv->cf_opts[i];
+	}
+	kv->db = rocksdb_open_column_families(kv->db_opts, path, VS_CF_COUNT,
+					      names, opts, kv->cf, &msg);
+	if (msg) {
+		vs_kv_close(kv);
+		return kv_fail(err, msg, "cannot open the database");
+	}
+
+	kv->ropts = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_verify_checksums(kv->ropts, 1);
+	kv->wopts = rocksdb_writeoptions_create();
+	kv->wopts_nowal = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(kv->wopts_nowal, 1);
+	kv->wopts_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(kv->wopts_sync, 1);
+	*out = kv;
+	return 0;
+}
+
+void vs_kv_close(struct vs_kv *kv)
+{
+	int i;
+
+	if (!kv)
+		return;
+	if (kv->db) {
+		vs_kv_flush(kv, NULL);
+		for (i = 0; i < VS_CF_COUNT; i++)
+			if (kv->cf[i])
+				rocksdb_column_family_handle_destroy(kv->cf[i]);
+		rocksdb_close(kv->db);
+	}
+	for (i = 0; i < VS_CF_COUNT; i++)
+		if (kv->cf_opts[i])
+			rocksdb_options_destroy(kv->cf_opts[i]);
+	if (kv->db_opts)
+		rocksdb_options_destroy(kv->db_opts);
+	if (kv->table_opts)
+		rocksdb_block_based_options_destroy(kv->table_opts);
+	if (kv->cache)
+		rocksdb_cache_destroy(kv->cache);
+	if (kv->ropts)
+		rocksdb_readoptions_destroy(kv->ropts);
+	if (kv->wopts)
+		rocksdb_writeoptions_destroy(kv->wopts);
+	if (kv->wopts_nowal)
+		rocksdb_writeoptions_destroy(kv->wopts_nowal);
+	if (kv->wopts_sync)
+		rocksdb_writeoptions_destroy(kv->wopts_sync);
+	free(kv);
+}
+
+int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
+	      struct vs_buf *val, struct vs_error *err)
+{
+	rocksdb_pinnableslice_t *ps;
+	const char *v;
+	size_t vlen;
+	char *msg = NULL;
+
+	vs_buf_reset(val);
+	ps = rocksdb_get_pinned_cf(kv->db, kv->ropts, kv->cf[cf], key, klen,
+				   &msg);
+	if (msg)
+		return kv_fail(err, msg, "read failed");
+	if (!ps)
+		return VS_E_NOTFOUND;
+	v = rocksdb_pinnableslice_value(ps, &vlen);
+	vs_buf_add(val, v, vlen);
+	rocksdb_pinnableslice_destroy(ps);
+	return 0;
+}
+
+bool vs_kv_has(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen)
+{
+	rocksdb_pinnableslice_t *ps;
+	char *msg = NULL;
+
+	ps = rocksdb_get_pinned_cf(kv->db, kv->ropts, kv->cf[cf], key, klen,
+				   &msg);
+	if (msg) {
+		rocksdb_free(msg);
+		return false;
+	}
+	if (!ps)
+		return false;
+	rocksdb_pinnableslice_destroy(ps);
+	return true;
+}
+
+int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
+	      const void *val, size_t vlen, struct vs_error *err)
+{
+	char *msg = NULL;
+
+	rocksdb_put_cf(kv->db, kv->wopts_nowal, kv->cf[cf], key, klen, val,
+		       vlen, &msg);
+	if (msg)
+		return kv_fail(err, msg, "write failed");
+	return 0;
+}
+
+int vs_kv_flush(struct vs_kv *kv, struct vs_error *err)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	char *msg = NULL;
+	int i, r = 0;
+
+	rocksdb_flushoptions_set_wait(fo, 1);
+	for (i = 0; i < VS_CF_COUNT && !r; i++) {
+		rocksdb_flush_cf(kv->db, fo, kv->cf[i], &msg);
+		if (msg)
+			r = kv_fail(err, msg, "flush failed");
+	}
+	rocksdb_flushoptions_destroy(fo);
+	return r;
+}
+
+struct vs_kv_batch *vs_kv_batch_new(void)
+{
+	struct vs_kv_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		abort();
+	b->wb = rocksdb_writebatch_create();
+	return b;
+}
+
+void vs_kv_batch_free(struct vs_kv_batch *b)
+{
+	if (!b)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+void vs_kv_batch_put(struct vs_kv_batch *b, struct vs_kv *kv, enum vs_cf cf,
+		     const void *key, size_t klen, const void *val, size_t vlen)
+{
+	rocksdb_writebatch_put_cf(b->wb, kv->cf[cf], key, klen, val, vlen);
+}
+
+void vs_kv_batch_delete(struct vs_kv_batch *b, struct vs_kv *kv,
+			enum vs_cf cf, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete_cf(b->wb, kv->cf[cf], key, klen);
+}
+
+/*
+ * The smallest key greater than every key with this prefix: the prefix with
+ * its last non-0xff byte incremented and the rest dropped.  Returns its
+ * length, 0 when the prefix is all 0xff (no upper bound).
+ */
+static size_t prefix_end(const void *prefix, size_t plen, char *end)
+{
+	memcpy(end, prefix, plen);
+	while (plen > 0) {
+		if ((unsigned char)end[plen - 1] != 0xff) {
+			end[plen - 1]++;
+			return plen;
+		}
+		plen--;
+	}
+	return 0;
+}
+
+void vs_kv_batch_delete_prefix(struct vs_kv_batch *b, struct vs_kv *kv,
+			       enum vs_cf cf, const void *prefix, size_t plen)
+{
+	char *end = malloc(plen + 1);
+	size_t elen;
+
+	if (!end)
+		abort();
+	elen = prefix_end(prefix, plen, end);
+	if (elen == 0) {
+		/* All-0xff prefix: no key range end exists; rare, skip. */
+		free(end);
+		return;
+	}
+	rocksdb_writebatch_delete_range_cf(b->wb, kv->cf[cf], prefix, plen,
+					   end, elen);
+	free(end);
+}
+
+int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
+		struct vs_error *err)
+{
+	rocksdb_writeoptions_t *wo = kv->wopts;
+	char *msg = NULL;
+
+	if (flags & VS_KV_SYNC)
+		wo = kv->wopts_sync;
+	else if (flags & VS_KV_NOWAL)
+		wo = kv->wopts_nowal;
+	rocksdb_write(kv->db, wo, b->wb, &msg);
+	if (msg)
+		return kv_fail(err, msg, "write failed");
+	return 0;
+}
+
+struct vs_kv_iter *vs_kv_iter_new(struct vs_kv *kv, enum vs_cf cf,
+				  const void *prefix, size_t plen)
+{
+	struct vs_kv_iter *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		abort();
+	it->ropts = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_verify_checksums(it->ropts, 1);
+	it->prefix = malloc(plen + 1);
+	if (!it->prefix)
+		abort();
+	memcpy(it->prefix, prefix, plen);
+	it->plen = plen;
+	it->it = rocksdb_create_iterator_cf(kv->db, it->ropts, kv->cf[cf]);
+	rocksdb_iter_seek(it->it, prefix, plen);
+	return it;
+}
+
+void vs_kv_iter_seek(struct vs_kv_iter *it, const void *start, size_t slen)
+{
+	rocksdb_iter_seek(it->it, start, slen);
+}
+
+bool vs_kv_iter_valid(struct vs_kv_iter *it)
+{
+	const char *k;
+	size_t klen;
+
+	if (!rocksdb_iter_valid(it->it))
+		return false;
+	k = rocksdb_iter_key(it->it, &klen);
+	return klen >= it->plen && memcmp(k, it->prefix, it->plen) == 0;
+}
+
+void vs_kv_iter_next(struct vs_kv_iter *it)
+{
+	rocksdb_iter_next(it->it);
+}
+
+const void *vs_kv_iter_key(struct vs_kv_iter *it, size_t *klen)
+{
+	return rocksdb_iter_key(it->it, klen);
+}
+
+const void *vs_kv_iter_value(struct vs_kv_iter *it, size_t *vlen)
+{
+	return rocksdb_iter_value(it->it, vlen);
+}
+
+int vs_kv_iter_status(struct vs_kv_iter *it, struct vs_error *err)
+{
+	char *msg = NULL;
+
+	rocksdb_iter_get_error(it->it, &msg);
+	if (msg)
+		return kv_fail(err, msg, "iteration failed");
+	return 0;
+}
+
+void vs_kv_iter_free(struct vs_kv_iter *it)
+{
+	if (!it)
+		return;
+	rocksdb_iter_destroy(it->it);
+	rocksdb_readoptions_destroy(it->ropts);
+	free(it->prefix);
+	free(it);
+}

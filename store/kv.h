@@ -1,0 +1,101 @@
+/*
+ * kv.h - the key-value engine: RocksDB behind a small interface.
+ *
+ * store/kv.c is the only file that includes RocksDB.  Data is separated into
+ * column families by access pattern:
+ *   VS_CF_CHUNKS   chunk bodies: large values kept in blob files (BlobDB)
+ *   VS_CF_OBJECTS  encoded file, tree and commit objects
+ *   VS_CF_REFS     repositories, branches, tags
+ *   VS_CF_META     per-chunk sizes, stat caches, store bookkeeping
+ *   VS_CF_RUNS     CI run records
+ *   VS_CF_STAGING  metadata of writable heads
+ *
+ * Durability (the crash model):
+ *   1. vs_kv_put() writes without the write-ahead log: fast, and lost if the
+ *      process dies before the next vs_kv_flush().  Content-addressed data
+ *      only (chunks, objects, chunk sizes), which nothing references yet.
+ *   2. vs_kv_flush() makes every earlier write durable.
+ *   3. vs_kv_write(.., VS_KV_SYNC) applies a batch atomically and durably
+ *      (WAL, fsync).  Ref updates always go this way, after a flush, so a
+ *      durable ref never names data that could have been lost.
+ */
+#ifndef VS_KV_H
+#define VS_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+
+enum vs_cf {
+	VS_CF_DEFAULT,
+	VS_CF_CHUNKS,
+	VS_CF_OBJECTS,
+	VS_CF_REFS,
+	VS_CF_META,
+	VS_CF_RUNS,
+	VS_CF_STAGING,
+	VS_CF_COUNT
+};
+
+enum vs_kv_flags {
+	VS_KV_CREATE = 1 << 0,	/* create the database if missing */
+	VS_KV_SYNC = 1 << 1,	/* vs_kv_write: WAL + fsync */
+	VS_KV_NOWAL = 1 << 2,	/* vs_kv_write: unlogged, as vs_kv_put */
+};
+
+struct vs_kv;
+struct vs_kv_batch;
+struct vs_kv_iter;
+
+/* Opens (or creates) the database at path.  *out is freed with vs_kv_close. */
+int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
+	       struct vs_error *err);
+/* Flushes and closes; accepts NULL. */
+void vs_kv_close(struct vs_kv *kv);
+
+/*
+ * Replaces val's contents with the value of key.
+ * Returns 0, VS_E_NOTFOUND (val emptied) or VS_E_KV.
+ */
+int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
+	      struct vs_buf *val, struct vs_error *err);
+/* True if key exists (a read error counts as absent). */
+bool vs_kv_has(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen);
+/* Unlogged put, see note 1.  0 or VS_E_KV. */
+int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
+	      const void *val, size_t vlen, struct vs_error *err);
+/* Note 2.  0 or VS_E_KV. */
+int vs_kv_flush(struct vs_kv *kv, struct vs_error *err);
+
+struct vs_kv_batch *vs_kv_batch_new(void);
+void vs_kv_batch_free(struct vs_kv_batch *b);
+void vs_kv_batch_put(struct vs_kv_batch *b, struct vs_kv *kv, enum vs_cf cf,
+		     const void *key, size_t klen, const void *val, size_t vlen);
+void vs_kv_batch_delete(struct vs_kv_batch *b, struct vs_kv *kv,
+			enum vs_cf cf, const void *key, size_t klen);
+/* Deletes every key starting with <prefix, plen>. */
+void vs_kv_batch_delete_prefix(struct vs_kv_batch *b, struct vs_kv *kv,
+			       enum vs_cf cf, const void *prefix, size_t plen);
+/* Atomic apply, note 3 with VS_KV_SYNC.  0 or VS_E_KV. */
+int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
+		struct vs_error *err);
+
+/*
+ * Iterates the keys starting with <prefix, plen> in byte order (plen 0: the
+ * whole family), from the first key >= <start, slen> when start is given.
+ * Key and value pointers are borrowed until the next _next or _free.
+ */
+struct vs_kv_iter *vs_kv_iter_new(struct vs_kv *kv, enum vs_cf cf,
+				  const void *prefix, size_t plen);
+void vs_kv_iter_seek(struct vs_kv_iter *it, const void *start, size_t slen);
+bool vs_kv_iter_valid(struct vs_kv_iter *it);
+void vs_kv_iter_next(struct vs_kv_iter *it);
+const void *vs_kv_iter_key(struct vs_kv_iter *it, size_t *klen);
+const void *vs_kv_iter_value(struct vs_kv_iter *it, size_t *vlen);
+/* 0, or VS_E_KV if the iteration stopped on an error. */
+int vs_kv_iter_status(struct vs_kv_iter *it, struct vs_error *err);
+void vs_kv_iter_free(struct vs_kv_iter *it);
+
+#endif

@@ -1,0 +1,820 @@
+/*
+ * store.c - opening and creating stores; content-addressed chunks and
+ * objects on top of kv.c.  See store.h for the on-disk layout and the
+ * read/write rules.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+#define CONFIG_NAME "config"
+#define DB_NAME "db"
+#define LOCK_NAME "lock"
+/* How long a command waits for another process to release the store. */
+#define LOCK_WAIT_MS 30000
+
+void vs_config_defaults(struct vs_config *c)
+{
+	c->format = VS_STORE_FORMAT;
+	c->chunking.min = 64 << 10;
+	c->chunking.avg = 256 << 10;
+	c->chunking.max = 1 << 20;
+	c->zstd_level = 3;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+	struct vs_buf p = VS_BUF_INIT;
+
+	vs_buf_addf(&p, "%s/%s", a, b);
+	return vs_buf_detach(&p, NULL);
+}
+
+/* --- config ------------------------------------------------------------ */
+
+static void config_format(const struct vs_config *c, struct vs_buf *out)
+{
+	vs_buf_addf(out,
+		    "# varve store configuration\n"
+		    "[store]\n"
+		    "format = %d\n"
+		    "\n"
+		    "[chunking]\n"
+		    "min = %u\n"
+		    "avg = %u\n"
+		    "max = %u\n"
+		    "\n"
+		    "[compression]\n"
+		    "level = %d\n",
+		    c->format, c->chunking.min, c->chunking.avg,
+		    c->chunking.max, c->zstd_level);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+			 e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_uint(const char *v, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int config_parse(char *text, struct vs_config *c, const char *path,
+			struct vs_error *err)
+{
+	char section[32] = "";
+	char *line, *next;
+	int lineno = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->zstd_level = 3;
+	for (line = text; line && *line; line = next) {
+		char *key, *val, *eq;
+		long n;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		key = trim(line);
+		if (!*key || *key == '#' || *key == ';')
+			continue;
+		if (*key == '[') {
+			size_t l = strlen(key);
+
+			if (key[l - 1] != ']' || l - 2 >= sizeof(section))
+				goto bad;
+			memcpy(section, key + 1, l - 2);
+			section[l - 2] = '\0';
+			continue;
+		}
+		eq = strchr(key, '=');
+		if (!eq)
+			goto bad;
+		*eq = '\0';
+		val = trim(eq + 1);
+		key = trim(key);
+		if (parse_uint(val, INT_MAX, &n) < 0)
+			goto bad;
+		if (!strcmp(section, "store") && !strcmp(key, "format"))
+			c->format = n;
+		else if (!strcmp(section, "chunking") && !strcmp(key, "min"))
+			c->chunking.min = n;
+		else if (!strcmp(section, "chunking") && !strcmp(key, "avg"))
+			c->chunking.avg = n;
+		else if (!strcmp(section, "chunking") && !strcmp(key, "max"))
+			c->chunking.max = n;
+		else if (!strcmp(section, "compression") &&
+			 !strcmp(key, "level"))
+			c->zstd_level = n;
+		/* Unknown keys are kept for newer minor features: ignored. */
+	}
+	if (c->format < 1)
+		return vs_error_set(err, VS_E_CORRUPT,
+				    "'%s' has no valid [store] format", path);
+	if (c->format > VS_STORE_FORMAT)
+		return vs_error_set(err, VS_E_VERSION,
+				    "store format %d is newer than this varve "
+				    "supports (%d); upgrade varve",
+				    c->format, VS_STORE_FORMAT);
+	if (!vs_chunker_params_valid(&c->chunking))
+		return vs_error_set(err, VS_E_CORRUPT,
+				    "'%s' has invalid chunking parameters",
+				    path);
+	if (c->zstd_level < 1 || c->zstd_level > 19)
+		return vs_error_set(err, VS_E_CORRUPT,
+				    "'%s' has an invalid compression level",
+				    path);
+	return 0;
+bad:
+	return vs_error_set(err, VS_E_CORRUPT, "'%s' line %d is malformed",
+			    path, lineno);
+}
+
+static int read_text_file(const char *path, struct vs_buf *out)
+{
+	char tmp[4096];
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (out->len + n > (1 << 20)) {
+			r = -EFBIG;
+			break;
+		}
+		vs_buf_add(out, tmp, n);
+	}
+	close(fd);
+	return r;
+}
+
+/* Writes path atomically: a temporary file, fsync, rename, fsync dir. */
+static int write_file_atomic(const char *dir, const char *name,
+			     const void *data, size_t len)
+{
+	struct vs_buf tmp = VS_BUF_INIT, dst = VS_BUF_INIT;
+	int fd, dfd, r = 0;
+
+	vs_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
+	vs_buf_addf(&dst, "%s/%s", dir, name);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
+		r = errno ? -errno : -EIO;
+		close(fd);
+		unlink(tmp.data);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp.data, dst.data) < 0) {
+		r = -errno;
+		unlink(tmp.data);
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	vs_buf_release(&tmp);
+	vs_buf_release(&dst);
+	return r;
+}
+
+/* --- create, open, close ------------------------------------------------- */
+
+/* True if dir holds no entry but "." and "..". */
+static bool dir_is_empty(const char *dir)
+{
+	struct dirent *de;
+	bool empty = true;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int make_abs(const char *dir, char **out)
+{
+	char *abs = realpath(dir, NULL);
+
+	if (!abs)
+		return -errno;
+	*out = abs;
+	return 0;
+}
+
+int vs_store_create(const char *dir, const struct vs_config *cfg,
+		    struct vs_error *err)
+{
+	struct vs_buf text = VS_BUF_INIT;
+	struct vs_kv *kv = NULL;
+	char *abs = NULL, *db = NULL, *staging = NULL, *config = NULL;
+	struct stat st;
+	int r;
+
+	if (!vs_chunker_params_valid(&cfg->chunking))
+		return vs_error_set(err, VS_E_INVAL,
+				    "invalid chunking parameters");
+	if (mkdir(dir, 0755) < 0) {
+		if (errno != EEXIST)
+			return vs_error_set(err, -errno,
+					    "cannot create '%s' (%s)", dir,
+					    strerror(errno));
+		config = path_join(dir, CONFIG_NAME);
+		r = stat(config, &st);
+		free(config);
+		if (r == 0)
+			return vs_error_set(err, VS_E_EXISTS,
+					    "'%s' is already a varve store",
+					    dir);
+		if (!dir_is_empty(dir))
+			return vs_error_set(err, VS_E_EXISTS,
+					    "'%s' exists and is not an empty "
+					    "directory", dir);
+	}
+	r = make_abs(dir, &abs);
+	if (r < 0)
+		return vs_error_set(err, r, "cannot resolve '%s' (%s)", dir,
+				    vs_strerror(r));
+	db = path_join(abs, DB_NAME);
+	staging = path_join(abs, "staging");
+	if (mkdir(staging, 0700) < 0 && errno != EEXIST) {
+		r = vs_error_set(err, -errno, "cannot create '%s' (%s)",
+				 staging, strerror(errno));
+		goto out;
+	}
+	r = vs_kv_open(db, VS_KV_CREATE, &kv, err);
+	if (r < 0)
+		goto out;
+	vs_kv_close(kv);
+	/* The config is written last: its presence makes the store. */
+	config_format(cfg, &text);
+	r = write_file_atomic(abs, CONFIG_NAME, text.data, text.len);
+	if (r < 0)
+		vs_error_set(err, r, "cannot write the config in '%s' (%s)",
+			     abs, vs_strerror(r));
+out:
+	vs_buf_release(&text);
+	free(staging);
+	free(db);
+	free(abs);
+	return r;
+}
+
+/*
+ * Takes the store's lock file: RocksDB admits one process; a second one
+ * waits here for a while instead of failing at once on RocksDB's LOCK.
+ */
+static int store_lock(const char *abs, int *fd_out, struct vs_error *err)
+{
+	char *path = path_join(abs, LOCK_NAME);
+	int fd, waited = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return vs_error_set(err, -errno, "cannot open the lock of "
+				    "'%s' (%s)", abs, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+			close(fd);
+			return vs_error_set(err, -EBUSY,
+					    "store '%s' is in use by another "
+					    "process", abs);
+		}
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int vs_store_open(const char *dir, struct vs_store **out,
+		  struct vs_error *err)
+{
+	struct vs_buf text = VS_BUF_INIT;
+	struct vs_store *s;
+	char *config = NULL, *db = NULL;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lock_fd = -1;
+	pthread_mutex_init(&s->ref_lock, NULL);
+	pthread_mutex_init(&s->zctx_lock, NULL);
+	r = make_abs(dir, &s->path);
+	if (r < 0) {
+		r = vs_error_set(err, VS_E_NOSTORE,
+				 "'%s' is not a varve store (%s)", dir,
+				 vs_strerror(r));
+		goto fail;
+	}
+	config = path_join(s->path, CONFIG_NAME);
+	r = read_text_file(config, &text);
+	if (r < 0) {
+		r = vs_error_set(err, VS_E_NOSTORE,
+				 "'%s' is not a varve store (no readable "
+				 "config: %s)", dir, vs_strerror(r));
+		goto fail;
+	}
+	r = config_parse(text.data, &s->config, config, err);
+	if (r < 0)
+		goto fail;
+	r = store_lock(s->path, &s->lock_fd, err);
+	if (r < 0)
+		goto fail;
+	db = path_join(s->path, DB_NAME);
+	r = vs_kv_open(db, 0, &s->kv, err);
+	if (r < 0)
+		goto fail;
+	s->zctx = vs_zctx_new(s->config.zstd_level);
+	if (!s->zctx) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*out = s;
+	goto out;
+fail:
+	vs_store_close(s);
+out:
+	free(db);
+	free(config);
+	vs_buf_release(&text);
+	return r;
+}
+
+void vs_store_close(struct vs_store *s)
+{
+	if (!s)
+		return;
+	vs_kv_close(s->kv);
+	vs_zctx_free(s->zctx);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	pthread_mutex_destroy(&s->ref_lock);
+	pthread_mutex_destroy(&s->zctx_lock);
+	free(s->path);
+	free(s);
+}
+
+int vs_store_locate(const char *opt, const char *env_store, const char *cwd,
+		    char **out, struct vs_error *err)
+{
+	struct vs_buf dir = VS_BUF_INIT;
+	struct stat st;
+
+	if (opt && *opt) {
+		*out = strdup(opt);
+		return *out ? 0 : -ENOMEM;
+	}
+	if (env_store && *env_store) {
+		*out = strdup(env_store);
+		return *out ? 0 : -ENOMEM;
+	}
+	vs_buf_addstr(&dir, cwd);
+	for (;;) {
+		size_t base = dir.len;
+		char *slash;
+
+		vs_buf_addstr(&dir, base > 1 ? "/" VS_STORE_DIRNAME
+					     : VS_STORE_DIRNAME);
+		if (stat(dir.data, &st) == 0 && S_ISDIR(st.st_mode)) {
+			*out = vs_buf_detach(&dir, NULL);
+			return 0;
+		}
+		vs_buf_setlen(&dir, base);
+		slash = strrchr(dir.data, '/');
+		if (!slash || base <= 1)
+			break;
+		vs_buf_setlen(&dir, slash == dir.data ? 1 : (size_t)(slash - dir.data));
+	}
+	vs_buf_release(&dir);
+	return vs_error_set(err, VS_E_NOSTORE,
+			    "no varve store found (use --store DIR, set "
+			    "VARVE_STORE, or run 'varve init')");
+}
+
+/* --- chunks ---------------------------------------------------------------- */
+
+static void chunk_size_key(const struct vs_id *id, uint8_t key[1 + VS_ID_LEN])
+{
+	key[0] = 'c';
+	memcpy(key + 1, id->b, VS_ID_LEN);
+}
+
+bool vs_chunk_has(struct vs_store *s, const struct vs_id *id)
+{
+	uint8_t key[1 + VS_ID_LEN];
+
+	chunk_size_key(id, key);
+	return vs_kv_has(s->kv, VS_CF_META, key, sizeof(key));
+}
+
+int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
+		 const void *data, size_t len, struct vs_put_stats *st,
+		 struct vs_error *err)
+{
+	struct vs_buf val = VS_BUF_INIT, sizes = VS_BUF_INIT;
+	uint8_t key[1 + VS_ID_LEN];
+	struct vs_kv_batch *b;
+	size_t hdr;
+	int r;
+
+	/* The size record is written with the body: it stands for both. */
+	if (vs_chunk_has(s, id))
+		return 0;
+	vs_buf_grow(&val, len + 16);
+	vs_buf_addch(&val, VS_CODEC_ZSTD);
+	vs_buf_add_varint(&val, len);
+	hdr = val.len;
+	r = vs_compress(z, data, len, &val);
+	if (r < 0) {
+		vs_buf_release(&val);
+		return vs_error_set(err, r, "cannot compress a chunk");
+	}
+	/* Keep it raw unless zstd saves at least 1/32 of it. */
+	if (val.len - hdr > len - len / 32) {
+		vs_buf_setlen(&val, 0);
+		vs_buf_addch(&val, VS_CODEC_RAW);
+		vs_buf_add_varint(&val, len);
+		vs_buf_add(&val, data, len);
+	}
+	vs_buf_add_varint(&sizes, len);
+	vs_buf_add_varint(&sizes, val.len);
+	chunk_size_key(id, key);
+
+	b = vs_kv_batch_new();
+	vs_kv_batch_put(b, s->kv, VS_CF_CHUNKS, id->b, VS_ID_LEN, val.data,
+			val.len);
+	vs_kv_batch_put(b, s->kv, VS_CF_META, key, sizeof(key), sizes.data,
+			sizes.len);
+	r = vs_kv_write(s->kv, b, VS_KV_NOWAL, err);
+	vs_kv_batch_free(b);
+	if (r == 0 && st) {
+		st->new_chunks++;
+		st->new_raw_bytes += len;
+		st->new_stored_bytes += val.len;
+	}
+	vs_buf_release(&sizes);
+	vs_buf_release(&val);
+	return r;
+}
+
+static int chunk_decode(struct vs_zctx *z, const struct vs_id *id,
+			const struct vs_buf *val, struct vs_buf *out,
+			struct vs_error *err)
+{
+	struct vs_cursor c;
+	struct vs_id check;
+	char hex[VS_ID_HEXLEN + 1];
+	uint8_t codec;
+	uint64_t raw_len;
+	size_t left;
+	int r = 0;
+
+	vs_cursor_init(&c, val->data, val->len);
+	codec = vs_cursor_u8(&c);
+	raw_len = vs_cursor_varint(&c);
+	left = vs_cursor_left(&c);
+	if (!vs_cursor_ok(&c) || raw_len > (64u << 20))
+		goto corrupt;
+	vs_buf_reset(out);
+	if (codec == VS_CODEC_RAW) {
+		if (left != raw_len)
+			goto corrupt;
+		vs_buf_add(out, vs_cursor_take(&c, left), left);
+	} else if (codec == VS_CODEC_ZSTD) {
+		r = vs_decompress(z, vs_cursor_take(&c, left), left, raw_len,
+				  out);
+		if (r < 0)
+			goto corrupt;
+	} else {
+		goto corrupt;
+	}
+	vs_hash(out->data, out->len, &check);
+	if (!vs_id_equal(&check, id))
+		goto corrupt;
+	return 0;
+corrupt:
+	vs_buf_reset(out);
+	return vs_error_set(err, VS_E_CORRUPT, "chunk %s is corrupt",
+			    vs_id_to_hex(id, hex));
+}
+
+int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
+		 struct vs_buf *out, struct vs_error *err)
+{
+	struct vs_buf val = VS_BUF_INIT;
+	char hex[VS_ID_HEXLEN + 1];
+	int r;
+
+	r = vs_kv_get(s->kv, VS_CF_CHUNKS, id->b, VS_ID_LEN, &val, err);
+	if (r == VS_E_NOTFOUND) {
+		r = vs_error_set(err, r, "chunk %s is missing",
+				 vs_id_to_hex(id, hex));
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (z) {
+		r = chunk_decode(z, id, &val, out, err);
+	} else {
+		pthread_mutex_lock(&s->zctx_lock);
+		r = chunk_decode(s->zctx, id, &val, out, err);
+		pthread_mutex_unlock(&s->zctx_lock);
+	}
+out:
+	vs_buf_release(&val);
+	return r;
+}
+
+/* --- objects --------------------------------------------------------------- */
+
+bool vs_object_has(struct vs_store *s, const struct vs_id *id)
+{
+	return vs_kv_has(s->kv, VS_CF_OBJECTS, id->b, VS_ID_LEN);
+}
+
+int vs_object_put(struct vs_store *s, const void *data, size_t len,
+		  struct vs_id *id, struct vs_error *err)
+{
+	vs_hash(data, len, id);
+	if (vs_object_has(s, id))
+		return 0;
+	return vs_kv_put(s->kv, VS_CF_OBJECTS, id->b, VS_ID_LEN, data, len,
+			 err);
+}
+
+int vs_object_get(struct vs_store *s, const struct vs_id *id,
+		  struct vs_buf *out, struct vs_error *err)
+{
+	char hex[VS_ID_HEXLEN + 1];
+	struct vs_id check;
+	int r;
+
+	r = vs_kv_get(s->kv, VS_CF_OBJECTS, id->b, VS_ID_LEN, out, err);
+	if (r == VS_E_NOTFOUND)
+		return vs_error_set(err, r, "object %s is missing",
+				    vs_id_to_hex(id, hex));
+	if (r < 0)
+		return r;
+	vs_hash(out->data, out->len, &check);
+	if (!vs_id_equal(&check, id)) {
+		vs_buf_reset(out);
+		return vs_error_set(err, VS_E_CORRUPT, "object %s is corrupt",
+				    vs_id_to_hex(id, hex));
+	}
+	return 0;
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case VS_OBJ_FILE:
+		return "file";
+	case VS_OBJ_TREE:
+		return "tree";
+	case VS_OBJ_COMMIT:
+		return "commit";
+	default:
+		return "unknown";
+	}
+}
+
+/* Reads object id, expecting type; decode fills what dst points at. */
+static int read_typed(struct vs_store *s, const struct vs_id *id, int type,
+		      int (*decode)(void *dst, const void *data, size_t len),
+		      void *dst, struct vs_error *err)
+{
+	struct vs_buf val = VS_BUF_INIT;
+	char hex[VS_ID_HEXLEN + 1];
+	int r, got;
+
+	r = vs_object_get(s, id, &val, err);
+	if (r < 0)
+		goto out;
+	got = vs_obj_type_of(val.data, val.len);
+	if (got != type) {
+		r = vs_error_set(err, VS_E_CORRUPT,
+				 "object %s is a %s, not a %s",
+				 vs_id_to_hex(id, hex), type_name(got),
+				 type_name(type));
+		goto out;
+	}
+	r = decode(dst, val.data, val.len);
+	if (r < 0)
+		vs_error_set(err, r, "%s %s cannot be decoded (%s)",
+			     type_name(type), vs_id_to_hex(id, hex),
+			     vs_strerror(r));
+out:
+	vs_buf_release(&val);
+	return r;
+}
+
+static int decode_file(void *dst, const void *data, size_t len)
+{
+	return vs_file_decode(dst, data, len);
+}
+
+static int decode_tree(void *dst, const void *data, size_t len)
+{
+	return vs_tree_decode(dst, data, len);
+}
+
+static int decode_commit(void *dst, const void *data, size_t len)
+{
+	return vs_commit_decode(dst, data, len);
+}
+
+int vs_store_read_file(struct vs_store *s, const struct vs_id *id,
+		       struct vs_file *f, struct vs_error *err)
+{
+	vs_file_init(f);
+	return read_typed(s, id, VS_OBJ_FILE, decode_file, f, err);
+}
+
+int vs_store_read_tree(struct vs_store *s, const struct vs_id *id,
+		       struct vs_tree *t, struct vs_error *err)
+{
+	vs_tree_init(t);
+	return read_typed(s, id, VS_OBJ_TREE, decode_tree, t, err);
+}
+
+int vs_store_read_commit(struct vs_store *s, const struct vs_id *id,
+			 struct vs_commit *c, struct vs_error *err)
+{
+	vs_commit_init(c);
+	return read_typed(s, id, VS_OBJ_COMMIT, decode_commit, c, err);
+}
+
+int vs_store_write_file(struct vs_store *s, const struct vs_file *f,
+			struct vs_id *id, struct vs_error *err)
+{
+	struct vs_buf enc = VS_BUF_INIT;
+	int r;
+
+	vs_file_encode(f, &enc);
+	r = vs_object_put(s, enc.data, enc.len, id, err);
+	vs_buf_release(&enc);
+	return r;
+}
+
+int vs_store_write_tree(struct vs_store *s, const struct vs_tree *t,
+			struct vs_id *id, struct vs_error *err)
+{
+	struct vs_buf enc = VS_BUF_INIT;
+	int r;
+
+	vs_tree_encode(t, &enc);
+	r = vs_object_put(s, enc.data, enc.len, id, err);
+	vs_buf_release(&enc);
+	return r;
+}
+
+int vs_store_write_commit(struct vs_store *s, const struct vs_commit *c,
+			  struct vs_id *id, struct vs_error *err)
+{
+	struct vs_buf enc = VS_BUF_INIT;
+	int r;
+
+	vs_commit_encode(c, &enc);
+	r = vs_object_put(s, enc.data, enc.len, id, err);
+	vs_buf_release(&enc);
+	return r;
+}
+
+int vs_file_read(struct vs_store *s, struct vs_zctx *z, const struct vs_file *f,
+		 uint64_t off, size_t len, struct vs_buf *out,
+		 struct vs_error *err)
+{
+	struct vs_buf chunk = VS_BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	if (off >= f->size || len == 0)
+		return 0;
+	if (len > f->size - off)
+		len = f->size - off;
+	if (f->inline_data) {
+		vs_buf_add(out, f->inline_data + off, len);
+		return 0;
+	}
+	for (i = vs_file_find_chunk(f, off); i < f->nchunks && len > 0; i++) {
+		const struct vs_chunk_ref *c = &f->chunks[i];
+		size_t skip = off - c->offset, n;
+
+		r = vs_chunk_get(s, z, &c->id, &chunk, err);
+		if (r < 0)
+			break;
+		if (chunk.len != c->len) {
+			char hex[VS_ID_HEXLEN + 1];
+
+			r = vs_error_set(err, VS_E_CORRUPT,
+					 "chunk %s has the wrong length",
+					 vs_id_to_hex(&c->id, hex));
+			break;
+		}
+		n = c->len - skip < len ? c->len - skip : len;
+		vs_buf_add(out, chunk.data + skip, n);
+		off += n;
+		len -= n;
+	}
+	vs_buf_release(&chunk);
+	return r;
+}
+
+int vs_object_scan_prefix(struct vs_store *s, const char *hex,
+			  int (*fn)(const struct vs_id *id, void *arg),
+			  void *arg, struct vs_error *err)
+{
+	uint8_t start[VS_ID_LEN] = { 0 };
+	size_t n = strlen(hex), nbytes = n / 2, i;
+	struct vs_kv_iter *it;
+	int r = 0;
+
+	if (!vs_id_is_hex_prefix(hex))
+		return vs_error_set(err, VS_E_INVAL, "'%s' is not an id prefix",
+				    hex);
+	for (i = 0; i < n; i++) {
+		int v = hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 0x20) - 'a' + 10;
+
+		start[i / 2] |= (i % 2) ? v : v << 4;
+	}
+	/* Iterate the whole bytes of the prefix, then filter the odd digit. */
+	it = vs_kv_iter_new(s->kv, VS_CF_OBJECTS, start, nbytes);
+	if (n % 2)
+		vs_kv_iter_seek(it, start, nbytes + 1);
+	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
+		struct vs_id id;
+		size_t klen;
+		const uint8_t *k = vs_kv_iter_key(it, &klen);
+
+		if (klen != VS_ID_LEN)
+			continue;
+		if ((n % 2) && (k[nbytes] >> 4) != (start[nbytes] >> 4))
+			break;
+		memcpy(id.b, k, VS_ID_LEN);
+		r = fn(&id, arg);
+		if (r)
+			break;
+	}
+	if (!r)
+		r = vs_kv_iter_status(it, err);
+	vs_kv_iter_free(it);
+	return r;
+}
