@@ -32,7 +32,6 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 		{ "branch", 'b', true, 'b' },
 		{ "meta", 0, true, 'M' },
 		{ "allow-empty", 0, false, 'e' },
-		{ "quiet", 'q', false, 'q' },
 		{ 0 },
 	};
 	struct vs_ingest_opts io = { 0 };
@@ -73,9 +72,6 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case 'e':
 			io.allow_empty = true;
-			break;
-		case 'q':
-			ctx->quiet = true;
 			break;
 		case 'M': {
 			const char *eq = strchr(a.arg, '=');
@@ -167,10 +163,7 @@ static void checkout_progress(void *arg, const struct vs_checkout_progress *p)
 
 int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "quiet", 'q', false, 'q' },
-		{ 0 },
-	};
+	static const struct cli_opt opts[] = { { 0 } };
 	struct vs_checkout_opts co = { 0 };
 	struct vs_error e = { 0 };
 	struct cli_progress bar;
@@ -184,10 +177,6 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 
 	cli_args_init(&a, argc, argv);
 	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'q') {
-			ctx->quiet = true;
-			continue;
-		}
 		if (n == 2)
 			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
 		pos[n++] = a.arg;

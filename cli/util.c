@@ -146,6 +146,11 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 		char c = *a->cluster++;
 
 		o = find_short(opts, c);
+		if (!o && c == 'q') {
+			/* -q is accepted by every command. */
+			ctx->quiet = true;
+			return cli_getopt(ctx, a, opts);
+		}
 		if (!o)
 			return opt_error(ctx, "unknown option '-%c'", c);
 		if (!o->has_arg)
@@ -181,6 +186,10 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 			if (o->long_name && strlen(o->long_name) == len &&
 			    !strncmp(o->long_name, name, len))
 				break;
+		if (!o->id && !eq && !strcmp(name, "quiet")) {
+			ctx->quiet = true;
+			return cli_getopt(ctx, a, opts);
+		}
 		if (!o->id)
 			return opt_error(ctx, "unknown option '--%.*s'",
 					 (int)len, name);

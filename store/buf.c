@@ -207,10 +207,18 @@ size_t vs_cursor_left(const struct vs_cursor *c)
 	return c->bad ? 0 : c->len - c->off;
 }
 
+/* Unused when NDEBUG drops the asserts. */
+__attribute__((unused))
+static bool vs_cursor_invariants(const struct vs_cursor *c)
+{
+	return c->p && c->off <= c->len;
+}
+
 const uint8_t *vs_cursor_take(struct vs_cursor *c, size_t n)
 {
 	const uint8_t *p;
 
+	assert(vs_cursor_invariants(c));
 	if (c->bad || n > c->len - c->off) {
 		c->bad = true;
 		return NULL;

@@ -253,7 +253,8 @@ static int walk_dir(struct ingest *in, int fd, struct vs_buf *path,
 		closedir(d);
 		return r;
 	}
-	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+	if (n->nkids > 1)
+		qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
 
 	for (i = 0; i < n->nkids && r == 0; i++) {
 		struct node *k = &n->kids[i];
@@ -868,4 +869,69 @@ out:
 	vs_buf_release(&path);
 	vs_buf_release(&prefix);
 	return rc;
+}
+
+int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
+		 struct vs_put_stats *st, struct vs_error *err)
+{
+	const struct vs_chunker_params *cp = &s->config.chunking;
+	size_t wcap = (size_t)cp->max + 4 * READ_BLOCK, have = 0, pos = 0;
+	struct vs_zctx *z = vs_zctx_new(s->config.zstd_level);
+	uint64_t total = 0;
+	struct vs_file f;
+	bool eof = false;
+	uint8_t *win;
+	int r = 0;
+
+	win = malloc(wcap);
+	if (!win || !z)
+		abort();
+	vs_file_init(&f);
+	while (r == 0) {
+		if (!eof && have - pos < cp->max) {
+			memmove(win, win + pos, have - pos);
+			have -= pos;
+			pos = 0;
+			while (!eof && have < wcap) {
+				ssize_t n = pread(fd, win + have, wcap - have,
+						  total);
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					r = vs_error_set(err, -errno, "cannot "
+							 "read a staged file "
+							 "(%s)",
+							 strerror(errno));
+					break;
+				}
+				if (n == 0)
+					eof = true;
+				have += n;
+				total += n;
+			}
+		}
+		if (r < 0 || pos == have)
+			break;
+		if (eof && total <= VS_FILE_INLINE_MAX) {
+			vs_file_set_inline(&f, win, have);
+			break;
+		}
+		while (r == 0 && pos < have && (eof || have - pos >= cp->max)) {
+			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
+			struct vs_id cid;
+
+			vs_hash(win + pos, cut, &cid);
+			r = vs_chunk_put(s, z, &cid, win + pos, cut, st, err);
+			vs_file_add_chunk(&f, &cid, cut);
+			pos += cut;
+		}
+	}
+	if (r == 0)
+		r = vs_store_write_file(s, &f, id, err);
+	*size = total;
+	vs_file_release(&f);
+	vs_zctx_free(z);
+	free(win);
+	return r;
 }

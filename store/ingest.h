@@ -74,4 +74,14 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 		  const char *dir, const struct vs_ingest_opts *opts,
 		  struct vs_ingest_result *res, struct vs_error *err);
 
+/*
+ * Stores the content of the open file fd (read from offset 0 to its end)
+ * as a file object, in this thread.  *id and *size receive the result.
+ * Returns 0, -errno from read, VS_E_KV or VS_E_COMPRESS.
+ * NEEDSWORK: single-threaded; large staged files would gain from the
+ * worker pool vs_ingest_dir uses.
+ */
+int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
+		 struct vs_put_stats *st, struct vs_error *err);
+
 #endif

@@ -72,6 +72,7 @@ static rocksdb_options_t *kv_cf_options(struct vs_kv *kv, enum vs_cf cf)
 							  rocksdb_no_compression);
 		rocksdb_options_set_enable_blob_gc(o, 1);
 		rocksdb_options_set_write_buffer_size(o, 64 << 20);
+		rocksdb_options_set_max_write_buffer_number(o, 6);
 		break;
 	case VS_CF_OBJECTS:
 		rocksdb_options_set_compression(o, rocksdb_zstd_compression);

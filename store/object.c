@@ -15,6 +15,12 @@
  *    hostile count never triggers a large allocation.
  * A failed decode leaves its output released: nothing to free.
  *
+ * Every _init allocates nothing and every _release leaves the struct as
+ * _init does, so "init, then decode" leaks nothing and releasing twice is
+ * harmless.  For that, a fresh commit's or tag's author and message point at
+ * one shared, never written empty string (vs_obj_nostr), freed by no one:
+ * change them only through the _set_ functions.
+ *
  * The owned arrays without a capacity field (file chunks, commit parents,
  * meta) are always allocated with vs_array_cap(count) elements; that is what
  * lets the _add/_set functions grow them geometrically.  Code outside this
@@ -73,6 +79,15 @@ static char *vs_xmemdupz(const void *data, size_t len)
 static char *vs_xstrdup(const char *s)
 {
 	return vs_xmemdupz(s, strlen(s));
+}
+
+static char vs_obj_nostr[1];
+
+/* Free an author or message string, which may be vs_obj_nostr. */
+static void vs_str_free(char *s)
+{
+	if (s != vs_obj_nostr)
+		free(s);
 }
 
 /* Elements allocated for an array of n (0 for none, else a power of 2). */
@@ -157,6 +172,25 @@ static char *vs_cursor_str(struct vs_cursor *c, size_t *lenp)
 	if (lenp)
 		*lenp = len;
 	return vs_xmemdupz(p, len);
+}
+
+/*
+ * Author and message into *author and *message, which hold vs_obj_nostr
+ * (from _init) and are left so on failure.  0 or VS_E_CORRUPT.
+ */
+static int vs_cursor_strs(struct vs_cursor *c, char **author, char **message)
+{
+	char *a = vs_cursor_str(c, NULL);
+	char *m = vs_cursor_str(c, NULL);
+
+	if (!a || !m) {
+		free(a);
+		free(m);
+		return VS_E_CORRUPT;
+	}
+	*author = a;
+	*message = m;
+	return 0;
 }
 
 int vs_obj_type_of(const void *data, size_t len)
@@ -268,33 +302,33 @@ int vs_file_decode(struct vs_file *f, const void *data, size_t len)
 	vs_cursor_init(&c, data, len);
 	r = vs_obj_header(&c, VS_OBJ_FILE);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	flags = vs_cursor_u8(&c);
 	f->size = vs_cursor_varint(&c);
 	if (!vs_cursor_ok(&c) || (flags & ~VS_FILE_INLINE))
-		goto fail;
+		goto out_release;
 	if (flags & VS_FILE_INLINE) {
 		if (f->size > VS_FILE_INLINE_MAX)
-			goto fail;
+			goto out_release;
 		p = vs_cursor_take(&c, (size_t)f->size);
 		if (!p)
-			goto fail;
+			goto out_release;
 		f->inline_data = vs_xmalloc((size_t)f->size);
 		if (f->size)
 			memcpy(f->inline_data, p, (size_t)f->size);
 	} else {
 		r = vs_file_decode_chunks(f, &c);
 		if (r)
-			goto fail;
+			goto out_release;
 		r = VS_E_CORRUPT;
 	}
 	if (!vs_cursor_ok(&c) || vs_cursor_left(&c))
-		goto fail;
-	return 0;
-
-fail:
-	vs_file_release(f);
+		goto out_release;
+	r = 0;
+out_release:
+	if (r)
+		vs_file_release(f);
 	return r;
 }
 
@@ -450,11 +484,11 @@ int vs_tree_decode(struct vs_tree *t, const void *data, size_t len)
 	vs_cursor_init(&c, data, len);
 	r = vs_obj_header(&c, VS_OBJ_TREE);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	n = vs_cursor_varint(&c);
 	if (!vs_cursor_ok(&c) || n > vs_cursor_left(&c) / VS_TREE_ENTRY_MIN)
-		goto fail;
+		goto out_release;
 	if (n) {
 		t->entries = vs_xreallocarray(NULL, (size_t)n,
 					      sizeof(*t->entries));
@@ -463,15 +497,15 @@ int vs_tree_decode(struct vs_tree *t, const void *data, size_t len)
 	while (t->count < n) {
 		r = vs_tree_decode_entry(t, &c);
 		if (r)
-			goto fail;
+			goto out_release;
 	}
 	r = VS_E_CORRUPT;
 	if (!vs_cursor_ok(&c) || vs_cursor_left(&c))
-		goto fail;
-	return 0;
-
-fail:
-	vs_tree_release(t);
+		goto out_release;
+	r = 0;
+out_release:
+	if (r)
+		vs_tree_release(t);
 	return r;
 }
 
@@ -495,6 +529,7 @@ static void vs_meta_set(size_t *nmeta, struct vs_meta **meta,
 {
 	size_t lo = 0, hi = *nmeta, mid;
 	struct vs_meta *m;
+	char *copy;
 	int r;
 
 	assert(key[0]);
@@ -502,8 +537,10 @@ static void vs_meta_set(size_t *nmeta, struct vs_meta **meta,
 		mid = lo + (hi - lo) / 2;
 		r = strcmp(key, (*meta)[mid].key);
 		if (!r) {
-			free((*meta)[mid].value);
-			(*meta)[mid].value = vs_xstrdup(value);
+			m = &(*meta)[mid];
+			copy = vs_xstrdup(value);
+			free(m->value);
+			m->value = copy;
 			return;
 		}
 		if (r < 0)
@@ -572,8 +609,8 @@ void vs_commit_init(struct vs_commit *c)
 	c->nparents = 0;
 	c->parents = NULL;
 	c->time = 0;
-	c->author = vs_xstrdup("");
-	c->message = vs_xstrdup("");
+	c->author = vs_obj_nostr;
+	c->message = vs_obj_nostr;
 	c->nmeta = 0;
 	c->meta = NULL;
 }
@@ -581,13 +618,10 @@ void vs_commit_init(struct vs_commit *c)
 void vs_commit_release(struct vs_commit *c)
 {
 	free(c->parents);
-	c->parents = NULL;
-	c->nparents = 0;
-	free(c->author);
-	c->author = NULL;
-	free(c->message);
-	c->message = NULL;
+	vs_str_free(c->author);
+	vs_str_free(c->message);
 	vs_meta_release(&c->nmeta, &c->meta);
+	vs_commit_init(c);
 }
 
 void vs_commit_add_parent(struct vs_commit *c, const struct vs_id *id)
@@ -601,7 +635,7 @@ void vs_commit_set_author(struct vs_commit *c, const char *s)
 {
 	char *copy = vs_xstrdup(s);
 
-	free(c->author);
+	vs_str_free(c->author);
 	c->author = copy;
 }
 
@@ -609,7 +643,7 @@ void vs_commit_set_message(struct vs_commit *c, const char *s)
 {
 	char *copy = vs_xstrdup(s);
 
-	free(c->message);
+	vs_str_free(c->message);
 	c->message = copy;
 }
 
@@ -644,34 +678,31 @@ int vs_commit_decode(struct vs_commit *c, const void *data, size_t len)
 	vs_cursor_init(&cur, data, len);
 	r = vs_obj_header(&cur, VS_OBJ_COMMIT);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	vs_cursor_id(&cur, &c->tree);
 	n = vs_cursor_varint(&cur);
 	if (!vs_cursor_ok(&cur) || n > vs_cursor_left(&cur) / VS_ID_LEN)
-		goto fail;
+		goto out_release;
 	if (n)
 		c->parents = vs_xreallocarray(NULL, vs_array_cap((size_t)n),
 					      sizeof(*c->parents));
 	for (; c->nparents < n; c->nparents++)
 		vs_cursor_id(&cur, &c->parents[c->nparents]);
 	c->time = vs_cursor_varint(&cur);
-	free(c->author);
-	c->author = vs_cursor_str(&cur, NULL);
-	free(c->message);
-	c->message = vs_cursor_str(&cur, NULL);
-	if (!c->author || !c->message)
-		goto fail;
+	r = vs_cursor_strs(&cur, &c->author, &c->message);
+	if (r)
+		goto out_release;
 	r = vs_meta_decode(&c->nmeta, &c->meta, &cur);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	if (!vs_cursor_ok(&cur) || vs_cursor_left(&cur))
-		goto fail;
-	return 0;
-
-fail:
-	vs_commit_release(c);
+		goto out_release;
+	r = 0;
+out_release:
+	if (r)
+		vs_commit_release(c);
 	return r;
 }
 
@@ -681,26 +712,25 @@ void vs_tag_init(struct vs_tag *t)
 {
 	memset(&t->commit, 0, sizeof(t->commit));
 	t->time = 0;
-	t->author = vs_xstrdup("");
-	t->message = vs_xstrdup("");
+	t->author = vs_obj_nostr;
+	t->message = vs_obj_nostr;
 	t->nmeta = 0;
 	t->meta = NULL;
 }
 
 void vs_tag_release(struct vs_tag *t)
 {
-	free(t->author);
-	t->author = NULL;
-	free(t->message);
-	t->message = NULL;
+	vs_str_free(t->author);
+	vs_str_free(t->message);
 	vs_meta_release(&t->nmeta, &t->meta);
+	vs_tag_init(t);
 }
 
 void vs_tag_set_author(struct vs_tag *t, const char *s)
 {
 	char *copy = vs_xstrdup(s);
 
-	free(t->author);
+	vs_str_free(t->author);
 	t->author = copy;
 }
 
@@ -708,7 +738,7 @@ void vs_tag_set_message(struct vs_tag *t, const char *s)
 {
 	char *copy = vs_xstrdup(s);
 
-	free(t->message);
+	vs_str_free(t->message);
 	t->message = copy;
 }
 
@@ -736,25 +766,22 @@ int vs_tag_decode(struct vs_tag *t, const void *data, size_t len)
 	vs_cursor_init(&cur, data, len);
 	r = vs_obj_header(&cur, VS_OBJ_TAG);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	vs_cursor_id(&cur, &t->commit);
 	t->time = vs_cursor_varint(&cur);
-	free(t->author);
-	t->author = vs_cursor_str(&cur, NULL);
-	free(t->message);
-	t->message = vs_cursor_str(&cur, NULL);
-	if (!t->author || !t->message)
-		goto fail;
+	r = vs_cursor_strs(&cur, &t->author, &t->message);
+	if (r)
+		goto out_release;
 	r = vs_meta_decode(&t->nmeta, &t->meta, &cur);
 	if (r)
-		goto fail;
+		goto out_release;
 	r = VS_E_CORRUPT;
 	if (!vs_cursor_ok(&cur) || vs_cursor_left(&cur))
-		goto fail;
-	return 0;
-
-fail:
-	vs_tag_release(t);
+		goto out_release;
+	r = 0;
+out_release:
+	if (r)
+		vs_tag_release(t);
 	return r;
 }

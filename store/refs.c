@@ -14,6 +14,13 @@
 
 int (*vs_refs_fault_hook)(const char *where);
 
+static void notify(struct vs_store *s, const struct vs_repo *r,
+		   const char *branch)
+{
+	if (s->on_change)
+		s->on_change(s->on_change_arg, r, branch);
+}
+
 const char *vs_repo_kind_name(enum vs_repo_kind k)
 {
 	return k == VS_REPO_MODEL ? "model" : "dataset";
@@ -161,6 +168,8 @@ out:
 	pthread_mutex_unlock(&s->ref_lock);
 	vs_buf_release(&key);
 	vs_buf_release(&val);
+	if (r2 == 0)
+		notify(s, r, NULL);
 	return r2;
 }
 
@@ -344,6 +353,8 @@ out:
 	pthread_mutex_unlock(&s->ref_lock);
 	vs_kv_batch_free(own);
 	vs_buf_release(&key);
+	if (rc == 0)
+		notify(s, r, branch);
 	return rc;
 }
 
@@ -368,6 +379,8 @@ int vs_branch_delete(struct vs_store *s, const struct vs_repo *r,
 out:
 	pthread_mutex_unlock(&s->ref_lock);
 	vs_buf_release(&key);
+	if (rc == 0)
+		notify(s, r, branch);
 	return rc;
 }
 
@@ -403,6 +416,8 @@ out:
 	pthread_mutex_unlock(&s->ref_lock);
 	vs_buf_release(&key);
 	vs_buf_release(&val);
+	if (rc == 0)
+		notify(s, r, NULL);
 	return rc;
 }
 

@@ -55,6 +55,8 @@ struct vs_config {
 /* The defaults used by `varve init` (chosen by scripts/bench-ingest.sh). */
 void vs_config_defaults(struct vs_config *c);
 
+struct vs_repo;
+
 struct vs_store {
 	char *path;			/* absolute, owned */
 	struct vs_config config;
@@ -64,6 +66,14 @@ struct vs_store {
 					   guarded by zctx_lock */
 	pthread_mutex_t zctx_lock;
 	int lock_fd;			/* flock'ed STORE/lock */
+	/*
+	 * Called after a ref changed: a branch moved or was deleted, a tag
+	 * or repository was created (branch NULL then).  The mount uses it
+	 * to drop what it cached.  May be NULL; set before any use.
+	 */
+	void (*on_change)(void *arg, const struct vs_repo *r,
+			  const char *branch);
+	void *on_change_arg;
 };
 
 /*

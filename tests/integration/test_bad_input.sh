@@ -215,22 +215,26 @@ expect_exit 0 varve create model a0._-z
 
 # --- corrupted objects ------------------------------------------------------------------------------
 # ldb opens the same RocksDB; varve is not running now, so the lock is free.
+ldb_run() { # ARGS...: ldb on the store's database; output in $TMP/.ldb
+	ldb --db="$STORE/db" "$@" >"$TMP/.ldb" 2>"$TMP/.ldb-err" ||
+		{ cat "$TMP/.ldb" "$TMP/.ldb-err" >&2; fail "ldb $*"; }
+}
 ldb_keys() { # CF: the hex keys of a column family, lower case, sorted
-	ldb --db="$STORE/db" --column_family="$1" scan --key_hex --no_value 2>/dev/null |
-		sed -n 's/^0[xX]\([0-9A-Fa-f]*\).*/\1/p' | tr 'A-F' 'a-f' | sort
+	ldb_run --column_family="$1" scan --key_hex --no_value
+	sed -n 's/^0[xX]\([0-9A-Fa-f]*\).*/\1/p' "$TMP/.ldb" | tr 'A-F' 'a-f' | sort
 }
 ldb_get() { # CF HEXKEY: the value as lower-case hex
-	ldb --db="$STORE/db" --column_family="$1" get --key_hex --value_hex "0x$2" |
-		sed 's/^0[xX]//' | tr 'A-F' 'a-f'
+	ldb_run --column_family="$1" get --key_hex --value_hex "0x$2"
+	sed 's/^0[xX]//' "$TMP/.ldb" | tr 'A-F' 'a-f'
 }
 ldb_put() { # CF HEXKEY HEXVALUE
-	ldb --db="$STORE/db" --column_family="$1" put --key_hex --value_hex "0x$2" "0x$3" >/dev/null
+	ldb_run --column_family="$1" put --key_hex --value_hex "0x$2" "0x$3"
 }
 if ! command -v ldb >/dev/null 2>&1; then
 	fail "ldb (rocksdb-tools) is not installed: run scripts/setup.sh"
 fi
 
-ldb_keys chunks >"$TMP/.chunks-before"
+ldb_keys chunks >"$TMP/.chunks-before" || fail "ldb scan failed"
 [[ -s "$TMP/.chunks-before" ]] || fail "ldb finds no keys in column family 'chunks'"
 while read -r k; do
 	assert_match "$HEX64" "$k" "chunk key (32 raw id bytes)"
@@ -241,14 +245,14 @@ expect_exit 0 varve create dataset victim
 mkdir victim
 randbytes victim $((512 * 1024)) >victim/blob.bin
 expect_exit 0 varve commit datasets/victim --from victim
-ldb_keys chunks >"$TMP/.chunks-after"
+ldb_keys chunks >"$TMP/.chunks-after" || fail "ldb scan failed"
 comm -13 "$TMP/.chunks-before" "$TMP/.chunks-after" >"$TMP/.victim-chunks"
 [[ -s "$TMP/.victim-chunks" ]] || fail "the victim commit added no chunk"
 nchunks=$(wc -l <"$TMP/.victim-chunks")
 note "victim file has $nchunks chunk(s)"
 # the middle chunk, so that cat may have streamed correct bytes before it
 BAD=$(sed -n "$(((nchunks + 1) / 2))p" "$TMP/.victim-chunks")
-value=$(ldb_get chunks "$BAD")
+value=$(ldb_get chunks "$BAD") || fail "ldb get failed"
 [[ -n "$value" ]] || fail "ldb get of chunk $BAD returned nothing"
 # flip one byte in the middle of the stored value: decodes, but hashes wrong
 half=$(((${#value} / 4) * 2))
@@ -287,7 +291,7 @@ mkdir victim2
 printf 'v2\n' >victim2/f
 expect_exit 0 varve commit models/victim2 --from victim2
 CID=$(cat "$OUT")
-value=$(ldb_get objects "$CID")
+value=$(ldb_get objects "$CID") || fail "ldb get failed"
 [[ -n "$value" ]] || fail "no key $CID in column family 'objects'"
 ldb_put objects "$CID" "${value:0:6}"
 expect_exit 1 varve log models/victim2

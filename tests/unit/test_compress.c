@@ -192,6 +192,20 @@ static void test_reject(void **state)
 				       &raw), VS_E_CORRUPT);
 	assert_int_equal(vs_decompress(z, padded.data, padded.len, 100000,
 				       &raw), VS_E_CORRUPT);
+	/* Frames that decode to nothing after the real one. */
+	vs_buf_reset(&padded);
+	vs_buf_add(&padded, comp.data, comp.len);
+	assert_int_equal(vs_compress(z, "", 0, &padded), 0);
+	assert_int_equal(vs_decompress(z, padded.data, padded.len, 50000,
+				       &raw), VS_E_CORRUPT);
+	vs_buf_reset(&padded);
+	vs_buf_add(&padded, comp.data, comp.len);
+	vs_buf_add(&padded, skippable, sizeof(skippable));
+	assert_int_equal(vs_decompress(z, padded.data, padded.len, 50000,
+				       &raw), VS_E_CORRUPT);
+	/* An absurd expected size is refused before anything is allocated. */
+	assert_int_equal(vs_decompress(z, comp.data, comp.len,
+				       (size_t)1 << 42, &raw), VS_E_CORRUPT);
 	/* Not zstd at all, and a skippable frame. */
 	assert_int_equal(vs_decompress(z, data, 1000, 1000, &raw),
 			 VS_E_CORRUPT);

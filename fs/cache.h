@@ -1,0 +1,46 @@
+/*
+ * cache.h - decompressed chunks shared by the mount's reader threads.
+ *
+ * An LRU of verified, decompressed chunks bounded in bytes.  A chunk that
+ * several threads want at once is decompressed once: latecomers wait for
+ * the first loader.  Entries are reference counted while a reader copies
+ * out of them, so eviction never frees memory in use.  A small pool of
+ * prefetch threads loads chunks ahead of sequential readers.
+ */
+#ifndef VARVE_FS_CACHE_H
+#define VARVE_FS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct fs_cache;
+
+struct fs_chunk {
+	const uint8_t *data;	/* valid while the reference is held */
+	size_t len;
+};
+
+/* limit: bytes of decompressed chunks to keep. */
+struct fs_cache *fs_cache_new(struct vs_store *s, size_t limit);
+/* Waits for the prefetch threads; accepts NULL. */
+void fs_cache_free(struct fs_cache *c);
+
+/*
+ * Returns a reference to chunk id in *out (release with fs_cache_put).
+ * 0, VS_E_NOTFOUND or VS_E_CORRUPT (never wrong bytes).
+ */
+int fs_cache_get(struct fs_cache *c, const struct vs_id *id,
+		 const struct fs_chunk **out, struct vs_error *err);
+void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk);
+
+/* Asks a prefetch thread to load id if it is not cached; never blocks. */
+void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id);
+
+struct fs_cache_stats {
+	uint64_t hits, misses, prefetched, bytes;
+};
+void fs_cache_stats(struct fs_cache *c, struct fs_cache_stats *st);
+
+#endif
