@@ -62,6 +62,7 @@ struct cli_command {
 
 enum cli_command_flags {
 	CLI_NO_STORE = 1 << 0,	/* runs without a store (init, help) */
+	CLI_LOCAL = 1 << 1,	/* never forwarded to a daemon (mount) */
 };
 
 /* Looks a variable up in ctx->envp.  NULL if unset. */
@@ -166,6 +167,10 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_umount(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv);
 
 /* Runs argv (argv[0] = command name) in ctx; returns the exit status. */
 int cli_run(struct cmd_ctx *ctx, int argc, char **argv);

@@ -8,6 +8,7 @@
 
 #include "checkout.h"
 #include "ingest.h"
+#include "staging.h"
 
 #include "banned.h"
 
@@ -96,12 +97,6 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 		r = cli_usage(ctx, "missing REPO");
 		goto out;
 	}
-	if (!from) {
-		/* Committing a writable head's staged changes comes with
-		 * the mount; until then --from is required. */
-		r = cli_usage(ctx, "missing --from DIR");
-		goto out;
-	}
 	if (vs_repo_parse(&repo, repo_arg, strlen(repo_arg), &e) < 0) {
 		r = cli_store_error(ctx, VS_E_INVAL, &e);
 		goto out;
@@ -124,7 +119,15 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	io.progress_arg = &bar;
 	io.warn = commit_warn;
 	io.warn_arg = ctx;
-	r = vs_ingest_dir(s, &repo, from, &io, &res, &e);
+	if (from) {
+		r = vs_ingest_dir(s, &repo, from, &io, &res, &e);
+	} else {
+		struct vs_head h = { .repo = repo };
+
+		snprintf(h.branch, sizeof(h.branch), "%s",
+			 io.branch ? io.branch : VS_DEFAULT_BRANCH);
+		r = vs_staging_commit(s, &h, &io, &res, &e);
+	}
 	cli_progress_done(&bar);
 	if (r < 0) {
 		r = cli_store_error(ctx, r, &e);
@@ -139,6 +142,10 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 			io.branch ? io.branch : VS_DEFAULT_BRANCH, hex,
 			(unsigned long long)res.stats.files_total,
 			(unsigned long long)res.stats.files_read, b);
+	else if (!ctx->quiet && !from)
+		fprintf(ctx->err, "nothing to commit: no staged changes in "
+			"%s@%s, which stays at %.12s\n", repo.full,
+			io.branch ? io.branch : VS_DEFAULT_BRANCH, hex);
 	else if (!ctx->quiet)
 		fprintf(ctx->err, "nothing to commit: %s@%s stays at %.12s "
 			"(%llu files, %llu read)\n", repo.full,

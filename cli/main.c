@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "banned.h"
 
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
@@ -26,8 +27,11 @@ static const struct cli_command commands[] = {
 	{ "list", cmd_list, "list [--json]",
 	  "List the repositories and their branches.", NULL, 0 },
 	{ "commit", cmd_commit,
-	  "commit REPO --from DIR [-m MSG] [--branch B] [--meta KEY=VALUE]...",
-	  "Snapshot DIR as the next commit of REPO's branch (default main).",
+	  "commit REPO [--from DIR] [-m MSG] [--branch B] [--meta KEY=VALUE]...",
+	  "Snapshot DIR (or the head's staged changes) as the next commit.",
+	  "With --from, DIR becomes the next commit of REPO's branch (default\n"
+	  "main); without it, the changes staged through the mount's writable\n"
+	  "head become it.\n"
 	  "Prints the commit id on stdout and a summary on stderr.\n"
 	  "Files whose size, times and inode match the previous commit of the\n"
 	  "branch are not read again.  Devices, fifos and sockets are skipped.\n"
@@ -70,6 +74,29 @@ static const struct cli_command commands[] = {
 	{ "verify", cmd_verify, "verify [--full]",
 	  "Check that every ref's commits, trees, files and chunks are there.",
 	  "  --full   also read, decompress and re-hash every chunk\n", 0 },
+	{ "mount", cmd_mount,
+	  "mount MNT [--read-only] [--foreground] [--cache-size SIZE] "
+	  "[--allow-other]",
+	  "Mount the store: every snapshot a directory, heads writable.",
+	  "Returns once the mount is ready; the daemon then serves it and\n"
+	  "every other varve command is forwarded to it.  Layout:\n"
+	  "  MNT/datasets/NAME/          head of branch main (writable)\n"
+	  "  MNT/datasets/NAME@REV/      any revision, read-only\n"
+	  "  MNT/models/...              the same for models\n"
+	  "  MNT/history/datasets/NAME/{branches,tags,commits}/\n"
+	  "options:\n"
+	  "  --read-only        heads are read-only too\n"
+	  "  --foreground       serve in this process, log to stderr\n"
+	  "  --cache-size SIZE  decompressed chunk cache (default 256M)\n"
+	  "  --allow-other      let other users see the mount\n"
+	  "A mount point left dead by a killed daemon is recovered.\n",
+	  CLI_LOCAL },
+	{ "umount", cmd_umount, "umount MNT",
+	  "Unmount; the daemon flushes and exits.", NULL, CLI_LOCAL },
+	{ "status", cmd_status, "status REPO [--branch B] [--json]",
+	  "Show the staged changes of a writable head.", NULL, 0 },
+	{ "reset", cmd_reset, "reset REPO [--branch B]",
+	  "Drop the staged changes of a writable head.", NULL, 0 },
 	{ "help", cmd_help, "help [COMMAND]", "Show help.", NULL,
 	  CLI_NO_STORE },
 };
@@ -216,6 +243,9 @@ int main(int argc, char **argv)
 		r = CLI_USAGE;
 		goto out;
 	}
+	/* A mount daemon holding the store runs the command for us. */
+	if (ctl_cli_forward(&ctx, argc - a.i, argv + a.i, &r))
+		goto out;
 	r = cli_run(&ctx, argc - a.i, argv + a.i);
 	if (ctx.store && !ctx.store_borrowed)
 		vs_store_close(ctx.store);

@@ -122,6 +122,9 @@ static int write_tree(struct co *co, const struct vs_id *id, int dfd,
 	size_t i, base = path->len;
 	int r;
 
+	/* Directories are 0755 whatever the umask, as files are 0644/0755. */
+	if (fchmod(dfd, 0755) < 0)
+		return -errno;
 	r = vs_store_read_tree(co->s, id, &t, co->err);
 	if (r < 0)
 		return r;
@@ -189,6 +192,8 @@ static int write_tree(struct co *co, const struct vs_id *id, int dfd,
 				if (symlinkat(target, dfd, e->name) < 0)
 					r = -errno;
 			}
+			/* count() includes the target in bytes_total. */
+			co->prog.bytes_done += f.size;
 			vs_file_release(&f);
 			co->prog.files_done++;
 			break;

@@ -825,6 +825,9 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	if (rc < 0)
 		goto out;
 
+	/* The workers' counters reach in.prog only through report(). */
+	in.prog.new_chunks = atomic_load(&in.new_chunks);
+	in.prog.new_bytes = atomic_load(&in.new_bytes);
 	res->stats = in.prog;
 	if (has_head && !opts->allow_empty) {
 		struct vs_commit hc;

@@ -233,8 +233,10 @@ int vs_commit_root(struct vs_store *s, const struct vs_id *commit,
 	r = vs_store_read_tree(s, &out->id, &t, err);
 	if (r < 0)
 		return r;
+	/* As in every directory entry: file bytes, not symlink targets. */
 	for (i = 0; i < t.count; i++)
-		size += t.entries[i].size;
+		if (t.entries[i].type != VS_ENTRY_SYMLINK)
+			size += t.entries[i].size;
 	vs_tree_release(&t);
 	out->size = size;
 	return 0;

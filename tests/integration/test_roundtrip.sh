@@ -294,8 +294,9 @@ expect_exit 0 varve verify --full
 mkdir -p "$TMP/elsewhere"
 nostore=$(mktemp -d)
 CLEANUP_PATHS+=("$nostore")
-(cd "$nostore" && "$VARVE" --store "$STORE" list) >"$OUT" || fail "--store from another dir"
-assert_eq "$(printf '%s\n' "$REPO" models/special)" "$(cat "$OUT")" "list via --store"
-(cd "$nostore" && VARVE_STORE=$STORE "$VARVE" list) >"$OUT" || fail "VARVE_STORE from another dir"
-assert_eq "$(printf '%s\n' "$REPO" models/special)" "$(cat "$OUT")" "list via VARVE_STORE"
+repos() { json '" ".join(r["repo"] for r in d)' <"$OUT"; }
+(cd "$nostore" && "$VARVE" --store "$STORE" list --json) >"$OUT" || fail "--store from another dir"
+assert_eq "$REPO models/special" "$(repos)" "list via --store"
+(cd "$nostore" && VARVE_STORE=$STORE "$VARVE" list --json) >"$OUT" || fail "VARVE_STORE from another dir"
+assert_eq "$REPO models/special" "$(repos)" "list via VARVE_STORE"
 (cd "$TMP/co2/a/b" && "$VARVE" log "$REPO" -n 1 --json) >"$OUT" || fail "store found upward from a subdir"

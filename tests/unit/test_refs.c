@@ -667,6 +667,63 @@ static void test_fault_hook(void **state)
 	expect_branch(e->s, &r, "main", &c2);
 }
 
+/* --- change notification ------------------------------------------------------ */
+
+static void on_change(void *arg, const struct vs_repo *r, const char *branch)
+{
+	struct vs_buf *out = arg;
+
+	if (out->len)
+		vs_buf_addch(out, ',');
+	vs_buf_addf(out, "%s@%s", r->full, branch ? branch : "-");
+}
+
+static void test_on_change(void **state)
+{
+	struct tu_env *e = *state;
+	struct vs_buf out = VS_BUF_INIT;
+	struct vs_id c1, c2;
+	struct vs_repo r;
+	struct vs_tag t;
+
+	e->s->on_change = on_change;
+	e->s->on_change_arg = &out;
+	repo(&r, "datasets/n");
+	assert_int_equal(vs_repo_create(e->s, &r, NULL), 0);
+	assert_string_equal(out.data, "datasets/n@-");
+	make_commit(e->s, "1", &c1);
+	make_commit(e->s, "2", &c2);
+	vs_buf_reset(&out);
+	assert_int_equal(vs_branch_update(e->s, &r, "main", NULL, &c1, NULL, 0,
+					  NULL), 0);
+	assert_string_equal(out.data, "datasets/n@main");
+	/* Nothing changed, nothing said. */
+	vs_buf_reset(&out);
+	assert_int_equal(vs_repo_create(e->s, &r, NULL), VS_E_EXISTS);
+	assert_int_equal(vs_branch_update(e->s, &r, "main", &c2, &c1, NULL, 0,
+					  NULL), VS_E_CONFLICT);
+	assert_int_equal(vs_branch_delete(e->s, &r, "nope", NULL),
+			 VS_E_NOTFOUND);
+	vs_refs_fault_hook = fail_eio;
+	assert_int_equal(vs_branch_update(e->s, &r, "main", &c1, &c2, NULL, 0,
+					  NULL), -EIO);
+	vs_refs_fault_hook = NULL;
+	assert_int_equal(out.len, 0);
+
+	vs_tag_init(&t);
+	t.commit = c1;
+	assert_int_equal(vs_tag_create(e->s, &r, "v1", &t, NULL), 0);
+	assert_int_equal(vs_tag_create(e->s, &r, "v1", &t, NULL), VS_E_EXISTS);
+	vs_tag_release(&t);
+	assert_int_equal(vs_branch_update(e->s, &r, "dev", NULL, &c2, NULL, 0,
+					  NULL), 0);
+	assert_int_equal(vs_branch_delete(e->s, &r, "dev", NULL), 0);
+	assert_string_equal(out.data, "datasets/n@-,datasets/n@dev,"
+				      "datasets/n@dev");
+	e->s->on_change = NULL;
+	vs_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +742,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refs_each, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fault_hook, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_on_change, setup,
 						teardown),
 	};
 

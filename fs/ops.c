@@ -1,0 +1,1964 @@
+/*
+ * ops.c - the FUSE low-level operations.
+ *
+ * Each op is a thin wrapper: do_<op>() returns 0 or a negative errno and
+ * the wrapper replies exactly once.  Snapshots, the history listing and
+ * the top directories are read-only (EROFS); writable heads stage their
+ * changes through store/staging.c.
+ */
+#include "fs_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "idset.h"
+
+#include "banned.h"
+
+#define XATTR_COMMIT "user.varve.commit"
+#define XATTR_REV "user.varve.rev"
+#define XATTR_STATS "user.varve.stats"
+#define XATTR_STORE "user.varve.store"
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	struct fs *fs = fuse_req_userdata(req);
+
+	atomic_fetch_add(&fs->requests, 1);
+	return fs;
+}
+
+/* Maps a store error to an errno for the kernel. */
+static int to_errno(int r)
+{
+	if (r > -4096 && r < 0)
+		return -r;
+	switch (r) {
+	case VS_E_NOTFOUND:
+		return ENOENT;
+	case VS_E_INVAL:
+		return EINVAL;
+	case VS_E_EXISTS:
+		return EEXIST;
+	case VS_E_CONFLICT:
+		return EBUSY;
+	default:
+		return EIO;
+	}
+}
+
+static bool is_head(const struct fs_inode *i)
+{
+	return i->kind == FS_HEAD;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	struct vs_buf p = VS_BUF_INIT;
+
+	if (*dir)
+		vs_buf_addf(&p, "%s/", dir);
+	vs_buf_addstr(&p, name);
+	return vs_buf_detach(&p, NULL);
+}
+
+/* --- head bases ------------------------------------------------------ */
+
+static bool head_equal(const struct vs_head *a, const struct vs_head *b)
+{
+	return !strcmp(a->repo.full, b->repo.full) &&
+	       !strcmp(a->branch, b->branch);
+}
+
+/* The commit a head shows now (cached until its branch moves). */
+static int head_base(struct fs *fs, const struct vs_head *h,
+		     struct fs_head_base *out)
+{
+	struct fs_head_base b = { .head = *h, .valid = true };
+	struct vs_commit c;
+	size_t k;
+	int r;
+
+	pthread_mutex_lock(&fs->lock);
+	for (k = 0; k < fs->nbases; k++) {
+		if (fs->bases[k].valid && head_equal(&fs->bases[k].head, h)) {
+			*out = fs->bases[k];
+			pthread_mutex_unlock(&fs->lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+
+	r = vs_branch_get(fs->s, &h->repo, h->branch, &b.commit, NULL);
+	if (r == 0) {
+		b.exists = true;
+		r = vs_commit_root(fs->s, &b.commit, &b.root, NULL);
+		if (r == 0 && vs_store_read_commit(fs->s, &b.commit, &c,
+						   NULL) == 0) {
+			b.time = c.time;
+			vs_commit_release(&c);
+		}
+	} else if (r == VS_E_NOTFOUND) {
+		r = 0;
+		b.time = fs->mount_time;
+	}
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&fs->lock);
+	for (k = 0; k < fs->nbases; k++)
+		if (!fs->bases[k].valid || head_equal(&fs->bases[k].head, h))
+			break;
+	if (k == fs->nbases) {
+		fs->bases = realloc(fs->bases, (k + 1) * sizeof(*fs->bases));
+		if (!fs->bases)
+			abort();
+		fs->nbases++;
+	}
+	fs->bases[k] = b;
+	pthread_mutex_unlock(&fs->lock);
+	*out = b;
+	return 0;
+}
+
+/* What a path of a writable head is now. */
+struct hnode {
+	enum vs_entry_type type;
+	uint64_t size;
+	uint64_t mtime;
+	bool staged;			/* se holds its entry */
+	struct vs_stage_entry se;
+	bool in_base;			/* bn is the base's entry at path */
+	bool base_visible;		/* base content below shows through */
+	struct vs_node bn;
+	struct fs_head_base base;
+};
+
+static void hnode_release(struct hnode *n)
+{
+	if (n->staged)
+		vs_stage_entry_release(&n->se);
+	n->staged = false;
+}
+
+static int head_resolve(struct fs *fs, const struct vs_head *h,
+			const char *path, struct hnode *n)
+{
+	struct vs_buf prefix = VS_BUF_INIT;
+	struct vs_stage_entry e;
+	const char *p;
+	struct stat st;
+	int r, fd;
+
+	memset(n, 0, sizeof(*n));
+	r = head_base(fs, h, &n->base);
+	if (r < 0)
+		return r;
+	n->mtime = n->base.time;
+	n->base_visible = n->base.exists;
+	/* Ancestors may hide the base: a whiteout, a file, an opaque dir. */
+	for (p = strchr(path, '/'); p && n->base_visible;
+	     p = strchr(p + 1, '/')) {
+		vs_buf_reset(&prefix);
+		vs_buf_add(&prefix, path, p - path);
+		if (vs_staging_get(fs->s, h, prefix.data, &e, NULL) == 0) {
+			bool hides = e.type != VS_STAGE_DIR ||
+				     (e.flags & VS_STAGE_OPAQUE);
+
+			vs_stage_entry_release(&e);
+			if (e.type != VS_STAGE_DIR) {
+				vs_buf_release(&prefix);
+				return -ENOENT;
+			}
+			if (hides)
+				n->base_visible = false;
+		}
+	}
+	vs_buf_release(&prefix);
+	if (n->base_visible && *path) {
+		r = vs_path_lookup(fs->s, &n->base.root.id, n->base.root.size,
+				   path, &n->bn, NULL);
+		n->in_base = r == 0;
+		if (r < 0 && r != VS_E_NOTFOUND)
+			return r;
+	} else if (n->base_visible) {
+		n->in_base = true;
+		n->bn = n->base.root;
+	}
+	if (!*path) {
+		n->type = VS_ENTRY_DIR;
+		n->size = n->in_base ? n->bn.size : 0;
+	}
+	if (*path && vs_staging_get(fs->s, h, path, &n->se, NULL) == 0) {
+		n->staged = true;
+		switch (n->se.type) {
+		case VS_STAGE_WHITEOUT:
+			hnode_release(n);
+			return -ENOENT;
+		case VS_STAGE_DATA:
+			n->type = n->se.flags & VS_STAGE_EXEC ? VS_ENTRY_EXEC
+							      : VS_ENTRY_FILE;
+			fd = vs_staging_open_datafile(fs->s, n->se.datafile,
+						      O_RDONLY);
+			if (fd >= 0) {
+				if (fstat(fd, &st) == 0) {
+					n->size = st.st_size;
+					n->mtime = st.st_mtime;
+				}
+				close(fd);
+			}
+			break;
+		case VS_STAGE_REF:
+			n->type = n->se.flags & VS_STAGE_EXEC ? VS_ENTRY_EXEC
+							      : VS_ENTRY_FILE;
+			n->size = n->se.size;
+			break;
+		case VS_STAGE_SYMLINK:
+			n->type = VS_ENTRY_SYMLINK;
+			n->size = strlen(n->se.target);
+			break;
+		case VS_STAGE_DIR:
+			n->type = VS_ENTRY_DIR;
+			if (n->se.flags & VS_STAGE_OPAQUE || !n->in_base ||
+			    n->bn.type != VS_ENTRY_DIR)
+				n->base_visible = false;
+			break;
+		}
+		return 0;
+	}
+	if (*path && !n->in_base)
+		return -ENOENT;
+	if (*path) {
+		n->type = n->bn.type;
+		n->size = n->bn.size;
+	}
+	return 0;
+}
+
+/* --- attributes ----------------------------------------------------------- */
+
+static void fill_common(struct fs *fs, struct stat *st, fuse_ino_t ino)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_nlink = 1;
+	st->st_blksize = 1 << 20;
+}
+
+static mode_t mode_of(enum vs_entry_type t, bool writable)
+{
+	switch (t) {
+	case VS_ENTRY_DIR:
+		return S_IFDIR | (writable ? 0755 : 0555);
+	case VS_ENTRY_EXEC:
+		return S_IFREG | (writable ? 0755 : 0555);
+	case VS_ENTRY_SYMLINK:
+		return S_IFLNK | 0777;
+	default:
+		return S_IFREG | (writable ? 0644 : 0444);
+	}
+}
+
+static void set_time(struct stat *st, uint64_t t)
+{
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = t;
+}
+
+/* Attributes of i; timeout receives how long the kernel may keep them. */
+static int do_getattr(struct fs *fs, struct fs_inode *i, struct stat *st,
+		      double *timeout)
+{
+	struct hnode n;
+	int r;
+
+	fill_common(fs, st, i->ino);
+	*timeout = FS_TIMEOUT_MUTABLE;
+	switch (i->kind) {
+	case FS_SNAP:
+		st->st_mode = mode_of(i->type, false);
+		st->st_size = i->type == VS_ENTRY_DIR ? 0 : i->size;
+		if (i->type == VS_ENTRY_DIR)
+			st->st_nlink = 2;
+		set_time(st, i->time);
+		*timeout = FS_TIMEOUT_IMMUTABLE;
+		break;
+	case FS_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_size = strlen(i->target);
+		set_time(st, fs->mount_time);
+		break;
+	case FS_HEAD:
+		r = head_resolve(fs, &i->head, i->path, &n);
+		if (r < 0)
+			return r;
+		st->st_mode = mode_of(n.type, !fs->opts->read_only);
+		st->st_size = n.type == VS_ENTRY_DIR ? 0 : n.size;
+		if (n.type == VS_ENTRY_DIR)
+			st->st_nlink = 2;
+		set_time(st, n.mtime);
+		hnode_release(&n);
+		break;
+	default:
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		set_time(st, fs->mount_time);
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+/* --- lookup ------------------------------------------------------------ */
+
+static void tmpl_init(struct fs_inode *t, enum fs_kind kind)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = kind;
+}
+
+static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
+			  struct fs_inode *t, double *entry_timeout)
+{
+	const char *at = strchr(name, '@');
+	struct vs_buf spec = VS_BUF_INIT;
+	struct vs_commit c;
+	struct vs_rev rev;
+	int r;
+
+	if (!at) {
+		tmpl_init(t, FS_HEAD);
+		if (vs_repo_set(&t->head.repo, p->rkind, name, NULL) < 0 ||
+		    vs_repo_check(fs->s, &t->head.repo, NULL) < 0)
+			return -ENOENT;
+		memcpy(t->head.branch, VS_DEFAULT_BRANCH,
+		       sizeof(VS_DEFAULT_BRANCH));
+		t->path = strdup("");
+		return 0;
+	}
+	if (strchr(name, ':'))
+		return -ENOENT;
+	vs_buf_addf(&spec, "%ss/%s", vs_repo_kind_name(p->rkind), name);
+	r = vs_rev_resolve(fs->s, spec.data, false, &rev, NULL);
+	vs_buf_release(&spec);
+	if (r < 0) {
+		vs_rev_release(&rev);
+		return r == VS_E_NOTFOUND || r == VS_E_INVAL ||
+				       r == VS_E_AMBIGUOUS
+			       ? -ENOENT
+			       : -to_errno(r);
+	}
+	tmpl_init(t, FS_SNAP);
+	t->commit = rev.commit;
+	t->type = VS_ENTRY_DIR;
+	t->snap_root = true;
+	t->rev = strdup(at + 1);
+	r = vs_store_read_commit(fs->s, &rev.commit, &c, NULL);
+	if (r == 0) {
+		t->time = c.time;
+		t->id = c.tree;
+		vs_commit_release(&c);
+	}
+	/* A branch name may move: let the kernel ask again soon. */
+	*entry_timeout = rev.branch || strchr(at, '~') ? FS_TIMEOUT_MUTABLE
+						      : FS_TIMEOUT_IMMUTABLE;
+	vs_rev_release(&rev);
+	return r < 0 ? -to_errno(r) : 0;
+}
+
+/* The symlink target for a history entry. */
+static char *hist_target(const struct fs_inode *p, const char *rev)
+{
+	struct vs_buf t = VS_BUF_INIT;
+
+	vs_buf_addf(&t, "../../../../%ss/%s@%s",
+		    vs_repo_kind_name(p->repo.kind), p->repo.name, rev);
+	return vs_buf_detach(&t, NULL);
+}
+
+static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
+		     char **target);
+
+/* Looks name up in p; fills the template of the child. */
+static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
+			struct fs_inode *t, double *entry_timeout)
+{
+	struct vs_tree tree;
+	const struct vs_tree_entry *e;
+	struct hnode n;
+	int r;
+
+	*entry_timeout = FS_TIMEOUT_MUTABLE;
+	switch (p->kind) {
+	case FS_ROOT:
+		if (!strcmp(name, "datasets") || !strcmp(name, "models")) {
+			tmpl_init(t, FS_KINDDIR);
+			t->rkind = name[0] == 'd' ? VS_REPO_DATASET
+						  : VS_REPO_MODEL;
+			return 0;
+		}
+		if (!strcmp(name, "history")) {
+			tmpl_init(t, FS_HISTORY);
+			return 0;
+		}
+		return -ENOENT;
+	case FS_KINDDIR:
+		return lookup_kinddir(fs, p, name, t, entry_timeout);
+	case FS_HISTORY:
+		if (strcmp(name, "datasets") && strcmp(name, "models"))
+			return -ENOENT;
+		tmpl_init(t, FS_HIST_KIND);
+		t->rkind = name[0] == 'd' ? VS_REPO_DATASET : VS_REPO_MODEL;
+		return 0;
+	case FS_HIST_KIND:
+		tmpl_init(t, FS_HIST_REPO);
+		if (vs_repo_set(&t->repo, p->rkind, name, NULL) < 0 ||
+		    vs_repo_check(fs->s, &t->repo, NULL) < 0)
+			return -ENOENT;
+		return 0;
+	case FS_HIST_REPO:
+		tmpl_init(t, FS_HIST_LIST);
+		t->repo = p->repo;
+		if (!strcmp(name, "branches"))
+			t->list = FS_LIST_BRANCHES;
+		else if (!strcmp(name, "tags"))
+			t->list = FS_LIST_TAGS;
+		else if (!strcmp(name, "commits"))
+			t->list = FS_LIST_COMMITS;
+		else
+			return -ENOENT;
+		return 0;
+	case FS_HIST_LIST:
+		tmpl_init(t, FS_LINK);
+		return hist_find(fs, p, name, &t->target);
+	case FS_SNAP:
+		if (p->type != VS_ENTRY_DIR)
+			return -ENOTDIR;
+		r = vs_store_read_tree(fs->s, &p->id, &tree, NULL);
+		if (r < 0)
+			return -to_errno(r);
+		e = vs_tree_find(&tree, name, strlen(name));
+		if (!e) {
+			vs_tree_release(&tree);
+			return -ENOENT;
+		}
+		tmpl_init(t, FS_SNAP);
+		t->commit = p->commit;
+		t->time = p->time;
+		t->type = e->type;
+		t->id = e->id;
+		t->size = e->size;
+		vs_tree_release(&tree);
+		*entry_timeout = FS_TIMEOUT_IMMUTABLE;
+		return 0;
+	case FS_HEAD:
+		tmpl_init(t, FS_HEAD);
+		t->head = p->head;
+		t->path = join(p->path, name);
+		r = head_resolve(fs, &p->head, t->path, &n);
+		hnode_release(&n);
+		if (r < 0) {
+			free(t->path);
+			t->path = NULL;
+		}
+		return r;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* Looks up and publishes; fills e for the reply. */
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	struct fs_inode *p = fs_inode_get(fs, parent), t, *i;
+	double etimeout, atimeout;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if (!p)
+		return -ENOENT;
+	if (strlen(name) > VS_NAME_MAX)
+		return -ENAMETOOLONG;
+	r = lookup_child(fs, p, name, &t, &etimeout);
+	if (r < 0)
+		return r;
+	i = fs_inode_publish(fs, parent, name, &t);
+	r = do_getattr(fs, i, &e->attr, &atimeout);
+	if (r < 0) {
+		fs_inode_forget(fs, i->ino, 1);
+		return r;
+	}
+	e->ino = i->ino;
+	e->attr_timeout = atimeout;
+	e->entry_timeout = etimeout < atimeout ? etimeout : atimeout;
+	if (i->kind == FS_SNAP && etimeout == FS_TIMEOUT_IMMUTABLE)
+		e->entry_timeout = FS_TIMEOUT_IMMUTABLE;
+	return 0;
+}
+
+/* Valid replies: fuse_reply_entry, fuse_reply_err. */
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int r = do_lookup(fs_of(req), parent, name, &e);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Valid replies: fuse_reply_none. */
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_inode_forget(fs_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+/* Valid replies: fuse_reply_none. */
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+	size_t k;
+
+	for (k = 0; k < count; k++)
+		fs_inode_forget(fs, forgets[k].ino, forgets[k].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Valid replies: fuse_reply_attr, fuse_reply_err. */
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	struct stat st;
+	double timeout;
+	int r = i ? do_getattr(fs, i, &st, &timeout) : -ENOENT;
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* --- directories -------------------------------------------------------- */
+
+struct dents {
+	struct fs_dirent *v;
+	size_t n, alloc;
+};
+
+static void dents_add(struct dents *d, const char *name, mode_t type)
+{
+	if (d->n == d->alloc) {
+		d->alloc = d->alloc ? 2 * d->alloc : 16;
+		d->v = realloc(d->v, d->alloc * sizeof(*d->v));
+		if (!d->v)
+			abort();
+	}
+	d->v[d->n].name = strdup(name);
+	if (!d->v[d->n].name)
+		abort();
+	d->v[d->n].type = type;
+	d->n++;
+}
+
+static mode_t dtype_of(enum vs_entry_type t)
+{
+	return t == VS_ENTRY_DIR ? S_IFDIR : t == VS_ENTRY_SYMLINK ? S_IFLNK
+								   : S_IFREG;
+}
+
+static int list_repo_cb(const struct vs_repo *r, void *arg)
+{
+	void **a = arg;
+	struct dents *d = a[0];
+	const struct fs_inode *p = a[1];
+
+	if (r->kind == p->rkind)
+		dents_add(d, r->name, S_IFDIR);
+	return 0;
+}
+
+static int list_branch_cb(const char *name, const struct vs_id *id, void *arg)
+{
+	if (!strchr(name, '/'))
+		dents_add(arg, name, S_IFLNK);
+	return 0;
+}
+
+static int list_tag_cb(const char *name, const struct vs_tag *tag, void *arg)
+{
+	struct vs_buf n = VS_BUF_INIT;
+	const char *p;
+
+	/* Tag names may contain '/', which a file name cannot: %2F. */
+	for (p = name; *p; p++) {
+		if (*p == '/')
+			vs_buf_addstr(&n, "%2F");
+		else
+			vs_buf_addch(&n, *p);
+	}
+	dents_add(arg, n.data, S_IFLNK);
+	vs_buf_release(&n);
+	return 0;
+}
+
+struct reach {
+	struct vs_store *s;
+	struct vs_idset *seen;
+	struct dents *d;
+};
+
+static void reach_walk(struct reach *r, const struct vs_id *head)
+{
+	struct vs_id id = *head;
+	char hex[VS_ID_HEXLEN + 1];
+
+	for (;;) {
+		struct vs_commit c;
+		size_t k;
+
+		if (!vs_idset_add(r->seen, &id))
+			return;
+		if (vs_store_read_commit(r->s, &id, &c, NULL) < 0)
+			return;
+		dents_add(r->d, vs_id_to_hex(&id, hex), S_IFLNK);
+		for (k = 1; k < c.nparents; k++)
+			reach_walk(r, &c.parents[k]);
+		if (c.nparents == 0) {
+			vs_commit_release(&c);
+			return;
+		}
+		id = c.parents[0];
+		vs_commit_release(&c);
+	}
+}
+
+static int reach_branch(const char *name, const struct vs_id *id, void *arg)
+{
+	reach_walk(arg, id);
+	return 0;
+}
+
+static int reach_tag(const char *name, const struct vs_tag *tag, void *arg)
+{
+	reach_walk(arg, &tag->commit);
+	return 0;
+}
+
+static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
+		     char **target)
+{
+	struct vs_buf real = VS_BUF_INIT;
+	struct vs_tag tag;
+	struct vs_id id;
+	char hex[VS_ID_HEXLEN + 1];
+	const char *q;
+	int r = -ENOENT;
+
+	switch (p->list) {
+	case FS_LIST_BRANCHES:
+		if (vs_branch_get(fs->s, &p->repo, name, &id, NULL) == 0) {
+			*target = hist_target(p, name);
+			r = 0;
+		}
+		break;
+	case FS_LIST_TAGS:
+		for (q = name; *q; q++) {
+			if (!strncmp(q, "%2F", 3)) {
+				vs_buf_addch(&real, '/');
+				q += 2;
+			} else {
+				vs_buf_addch(&real, *q);
+			}
+		}
+		if (vs_tag_get(fs->s, &p->repo, real.data, &tag, NULL) == 0) {
+			*target = hist_target(p, vs_id_to_hex(&tag.commit,
+							      hex));
+			r = 0;
+		}
+		vs_tag_release(&tag);
+		break;
+	case FS_LIST_COMMITS:
+		if (vs_id_from_hex(&id, name) == 0 && vs_object_has(fs->s, &id)) {
+			*target = hist_target(p, name);
+			r = 0;
+		}
+		break;
+	}
+	vs_buf_release(&real);
+	return r;
+}
+
+struct head_list {
+	struct dents *d;
+	struct vs_tree *base;		/* may be NULL */
+	bool *hidden;			/* base entries replaced or removed */
+};
+
+static int head_child_cb(const char *name, const struct vs_stage_entry *e,
+			 void *arg)
+{
+	struct head_list *hl = arg;
+	size_t k;
+
+	if (hl->base) {
+		for (k = 0; k < hl->base->count; k++)
+			if (!strcmp(hl->base->entries[k].name, name))
+				hl->hidden[k] = true;
+	}
+	switch (e->type) {
+	case VS_STAGE_WHITEOUT:
+		break;
+	case VS_STAGE_DIR:
+		dents_add(hl->d, name, S_IFDIR);
+		break;
+	case VS_STAGE_SYMLINK:
+		dents_add(hl->d, name, S_IFLNK);
+		break;
+	default:
+		dents_add(hl->d, name, S_IFREG);
+		break;
+	}
+	return 0;
+}
+
+/* Builds the listing of directory i. */
+static int list_dir(struct fs *fs, struct fs_inode *i, struct dents *d)
+{
+	struct head_list hl = { .d = d };
+	struct vs_tree t;
+	struct hnode n;
+	size_t k;
+	int r = 0;
+
+	switch (i->kind) {
+	case FS_ROOT:
+		dents_add(d, "datasets", S_IFDIR);
+		dents_add(d, "models", S_IFDIR);
+		dents_add(d, "history", S_IFDIR);
+		return 0;
+	case FS_HISTORY:
+		dents_add(d, "datasets", S_IFDIR);
+		dents_add(d, "models", S_IFDIR);
+		return 0;
+	case FS_KINDDIR:
+	case FS_HIST_KIND: {
+		void *a[2] = { d, i };
+
+		r = vs_repo_list(fs->s, list_repo_cb, a, NULL);
+		return r < 0 ? -to_errno(r) : 0;
+	}
+	case FS_HIST_REPO:
+		dents_add(d, "branches", S_IFDIR);
+		dents_add(d, "commits", S_IFDIR);
+		dents_add(d, "tags", S_IFDIR);
+		return 0;
+	case FS_HIST_LIST:
+		if (i->list == FS_LIST_BRANCHES) {
+			r = vs_branch_list(fs->s, &i->repo, list_branch_cb, d,
+					   NULL);
+		} else if (i->list == FS_LIST_TAGS) {
+			r = vs_tag_list(fs->s, &i->repo, list_tag_cb, d, NULL);
+		} else {
+			struct reach re = { .s = fs->s, .d = d };
+
+			re.seen = vs_idset_new();
+			r = vs_branch_list(fs->s, &i->repo, reach_branch, &re,
+					   NULL);
+			if (r == 0)
+				r = vs_tag_list(fs->s, &i->repo, reach_tag,
+						&re, NULL);
+			vs_idset_free(re.seen);
+		}
+		return r < 0 ? -to_errno(r) : 0;
+	case FS_SNAP:
+		if (i->type != VS_ENTRY_DIR)
+			return -ENOTDIR;
+		r = vs_store_read_tree(fs->s, &i->id, &t, NULL);
+		if (r < 0)
+			return -to_errno(r);
+		for (k = 0; k < t.count; k++)
+			dents_add(d, t.entries[k].name,
+				  dtype_of(t.entries[k].type));
+		vs_tree_release(&t);
+		return 0;
+	case FS_HEAD:
+		r = head_resolve(fs, &i->head, i->path, &n);
+		if (r < 0)
+			return r;
+		if (n.type != VS_ENTRY_DIR) {
+			hnode_release(&n);
+			return -ENOTDIR;
+		}
+		vs_tree_init(&t);
+		if (n.base_visible && n.in_base && n.bn.type == VS_ENTRY_DIR) {
+			r = vs_store_read_tree(fs->s, &n.bn.id, &t, NULL);
+			if (r < 0) {
+				hnode_release(&n);
+				return -to_errno(r);
+			}
+			hl.base = &t;
+			hl.hidden = calloc(t.count + 1, sizeof(bool));
+			if (!hl.hidden)
+				abort();
+		}
+		r = vs_staging_children(fs->s, &i->head, i->path,
+					head_child_cb, &hl, NULL);
+		for (k = 0; r == 0 && hl.base && k < t.count; k++)
+			if (!hl.hidden[k])
+				dents_add(d, t.entries[k].name,
+					  dtype_of(t.entries[k].type));
+		free(hl.hidden);
+		vs_tree_release(&t);
+		hnode_release(&n);
+		return r < 0 ? -to_errno(r) : 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* Valid replies: fuse_reply_err (ENOSYS: the kernel then caches listings
+ * and stops sending opendir/releasedir). */
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	fs_of(req);
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void do_readdir_reply(fuse_req_t req, fuse_ino_t ino, size_t size,
+			     off_t off, bool plus)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	struct dents d = { 0 };
+	char *buf;
+	size_t used = 0, k;
+	int r;
+
+	if (!i) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	pthread_mutex_lock(&i->dlock);
+	if (off == 0 || !i->dents) {
+		r = list_dir(fs, i, &d);
+		if (r < 0) {
+			for (k = 0; k < d.n; k++)
+				free(d.v[k].name);
+			free(d.v);
+			pthread_mutex_unlock(&i->dlock);
+			fuse_reply_err(req, -r);
+			return;
+		}
+		fs_dents_clear(i);
+		i->dents = d.v;
+		i->ndents = d.n;
+	}
+	buf = malloc(size);
+	if (!buf)
+		abort();
+	for (k = off; k < i->ndents; k++) {
+		const struct fs_dirent *de = &i->dents[k];
+		size_t need;
+
+		if (plus) {
+			struct fuse_entry_param e;
+
+			if (do_lookup(fs, ino, de->name, &e) < 0)
+				continue;
+			need = fuse_add_direntry_plus(req, buf + used,
+						      size - used, de->name,
+						      &e, k + 1);
+			if (need > size - used) {
+				fs_inode_forget(fs, e.ino, 1);
+				break;
+			}
+		} else {
+			struct stat st = { .st_ino = 0,
+					   .st_mode = de->type };
+
+			need = fuse_add_direntry(req, buf + used, size - used,
+						 de->name, &st, k + 1);
+			if (need > size - used)
+				break;
+		}
+		used += need;
+	}
+	pthread_mutex_unlock(&i->dlock);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+/* Valid replies: fuse_reply_buf, fuse_reply_data, fuse_reply_err. */
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir_reply(req, ino, size, off, false);
+}
+
+/* Valid replies: fuse_reply_buf, fuse_reply_data, fuse_reply_err. */
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir_reply(req, ino, size, off, true);
+}
+
+/* Valid replies: fuse_reply_readlink, fuse_reply_err. */
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	struct vs_buf b = VS_BUF_INIT;
+	struct vs_file f;
+	struct vs_id id;
+	struct hnode n;
+	int r = -EINVAL;
+
+	if (!i) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (i->kind == FS_LINK) {
+		fuse_reply_readlink(req, i->target);
+		return;
+	}
+	if (i->kind == FS_SNAP && i->type == VS_ENTRY_SYMLINK) {
+		id = i->id;
+		r = 0;
+	} else if (i->kind == FS_HEAD) {
+		r = head_resolve(fs, &i->head, i->path, &n);
+		if (r == 0 && n.type != VS_ENTRY_SYMLINK)
+			r = -EINVAL;
+		if (r == 0 && n.staged) {
+			vs_buf_addstr(&b, n.se.target);
+			hnode_release(&n);
+			fuse_reply_readlink(req, b.data);
+			vs_buf_release(&b);
+			return;
+		}
+		if (r == 0)
+			id = n.bn.id;
+		hnode_release(&n);
+	}
+	if (r == 0) {
+		r = vs_store_read_file(fs->s, &id, &f, NULL);
+		if (r == 0) {
+			r = vs_file_read(fs->s, NULL, &f, 0, f.size, &b, NULL);
+			vs_file_release(&f);
+		}
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, b.data);
+	vs_buf_release(&b);
+}
+
+/* --- files ---------------------------------------------------------------- */
+
+/* An open file: a staged data file, or a committed file object. */
+struct handle {
+	int fd;			/* staged content, or -1 */
+	struct vs_file f;	/* committed content when fd < 0 */
+	uint64_t next_off;	/* where a sequential reader reads next */
+};
+
+static struct handle *handle_new(void)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		abort();
+	h->fd = -1;
+	vs_file_init(&h->f);
+	return h;
+}
+
+static void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	if (h->fd >= 0)
+		close(h->fd);
+	vs_file_release(&h->f);
+	free(h);
+}
+
+/* Writes file object id into fd (the copy-up of a committed file). */
+static int copy_content(struct fs *fs, const struct vs_id *id, int fd)
+{
+	struct vs_file f;
+	size_t k;
+	int r;
+
+	r = vs_store_read_file(fs->s, id, &f, NULL);
+	if (r < 0)
+		return -to_errno(r);
+	if (f.inline_data && pwrite(fd, f.inline_data, f.size, 0) !=
+				     (ssize_t)f.size)
+		r = -EIO;
+	for (k = 0; k < f.nchunks && r == 0; k++) {
+		const struct fs_chunk *c;
+
+		r = fs_cache_get(fs->cache, &f.chunks[k].id, &c, NULL);
+		if (r < 0) {
+			r = -to_errno(r);
+			break;
+		}
+		if (pwrite(fd, c->data, c->len, f.chunks[k].offset) !=
+		    (ssize_t)c->len)
+			r = -errno ? -errno : -EIO;
+		fs_cache_put(fs->cache, c);
+	}
+	vs_file_release(&f);
+	return r;
+}
+
+static const struct vs_id *base_of(const struct hnode *n)
+{
+	return n->base.exists ? &n->base.commit : NULL;
+}
+
+/*
+ * Makes sure path's content lives in a staged data file (copy-up on the
+ * first write) and returns an fd to it.  Called with head_lock held.
+ */
+static int stage_data(struct fs *fs, struct fs_inode *i, struct hnode *n,
+		      int *fd_out)
+{
+	struct vs_stage_entry e = { .type = VS_STAGE_DATA };
+	uint64_t num;
+	int fd, r;
+
+	if (n->type == VS_ENTRY_DIR)
+		return -EISDIR;
+	if (n->type == VS_ENTRY_SYMLINK)
+		return -EINVAL;
+	if (n->staged && n->se.type == VS_STAGE_DATA) {
+		fd = vs_staging_open_datafile(fs->s, n->se.datafile, O_RDWR);
+		if (fd < 0)
+			return fd;
+		*fd_out = fd;
+		return 0;
+	}
+	r = vs_staging_new_datafile(fs->s, &num, &fd, NULL);
+	if (r < 0)
+		return -to_errno(r);
+	r = copy_content(fs, n->staged ? &n->se.id : &n->bn.id, fd);
+	if (r == 0) {
+		e.datafile = num;
+		e.flags = n->type == VS_ENTRY_EXEC ? VS_STAGE_EXEC : 0;
+		r = vs_staging_put(fs->s, &i->head, base_of(n), i->path, &e,
+				   NULL);
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int do_open(struct fs *fs, struct fs_inode *i,
+		   struct fuse_file_info *fi)
+{
+	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY ||
+		  (fi->flags & O_TRUNC);
+	struct handle *h;
+	struct hnode n;
+	int r = 0, fd;
+
+	if (i->kind == FS_SNAP) {
+		if (wr)
+			return -EROFS;
+		if (i->type == VS_ENTRY_DIR)
+			return -EISDIR;
+		h = handle_new();
+		r = vs_store_read_file(fs->s, &i->id, &h->f, NULL);
+		if (r < 0) {
+			handle_free(h);
+			return -to_errno(r);
+		}
+		fi->fh = (uintptr_t)h;
+		fi->keep_cache = 1;
+		return 0;
+	}
+	if (!is_head(i))
+		return -EISDIR;
+	if (wr && fs->opts->read_only)
+		return -EROFS;
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &i->head, i->path, &n);
+	if (r < 0)
+		goto out;
+	h = handle_new();
+	if (wr) {
+		r = stage_data(fs, i, &n, &h->fd);
+		if (r == 0 && (fi->flags & O_TRUNC) && ftruncate(h->fd, 0) < 0)
+			r = -errno;
+	} else if (n.staged && n.se.type == VS_STAGE_DATA) {
+		fd = vs_staging_open_datafile(fs->s, n.se.datafile, O_RDONLY);
+		if (fd < 0)
+			r = fd;
+		h->fd = fd;
+	} else if (n.type == VS_ENTRY_DIR) {
+		r = -EISDIR;
+	} else {
+		r = vs_store_read_file(fs->s, n.staged ? &n.se.id : &n.bn.id,
+				       &h->f, NULL);
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+	hnode_release(&n);
+	if (r < 0) {
+		handle_free(h);
+		goto out;
+	}
+	fi->fh = (uintptr_t)h;
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	return r;
+}
+
+/* Valid replies: fuse_reply_open, fuse_reply_err. */
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	int r = i ? do_open(fs, i, fi) : -ENOENT;
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free((struct handle *)(uintptr_t)fi->fh);
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	fs_of(req);
+	handle_free((struct handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Reads from a committed file through the chunk cache. */
+static int read_object(struct fs *fs, struct handle *h, size_t size,
+		       off_t off, struct vs_buf *out)
+{
+	const struct vs_file *f = &h->f;
+	size_t k, last = 0;
+	uint64_t end;
+	int r = 0;
+
+	if ((uint64_t)off >= f->size)
+		return 0;
+	end = f->size - off < size ? f->size : off + size;
+	if (f->inline_data) {
+		vs_buf_add(out, f->inline_data + off, end - off);
+		return 0;
+	}
+	for (k = vs_file_find_chunk(f, off); k < f->nchunks; k++) {
+		const struct vs_chunk_ref *c = &f->chunks[k];
+		const struct fs_chunk *ch;
+		uint64_t from, to;
+
+		if (c->offset >= end)
+			break;
+		r = fs_cache_get(fs->cache, &c->id, &ch, NULL);
+		if (r < 0)
+			return -to_errno(r);
+		if (ch->len != c->len) {
+			fs_cache_put(fs->cache, ch);
+			return -EIO;
+		}
+		from = (uint64_t)off > c->offset ? off - c->offset : 0;
+		to = end < c->offset + c->len ? end - c->offset : c->len;
+		vs_buf_add(out, ch->data + from, to - from);
+		fs_cache_put(fs->cache, ch);
+		last = k;
+	}
+	/* Sequential reader: load the next chunks before it asks. */
+	if ((uint64_t)off == h->next_off || off == 0) {
+		for (k = last + 1; k < f->nchunks && k <= last + 2; k++)
+			fs_cache_prefetch(fs->cache, &f->chunks[k].id);
+	}
+	h->next_off = end;
+	return r;
+}
+
+/* Valid replies: fuse_reply_buf, fuse_reply_data, fuse_reply_err. */
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct vs_buf b = VS_BUF_INIT;
+	ssize_t n;
+	int r;
+
+	if (h->fd >= 0) {
+		vs_buf_grow(&b, size);
+		n = pread(h->fd, b.data, size, off);
+		if (n < 0) {
+			fuse_reply_err(req, errno);
+		} else {
+			fuse_reply_buf(req, b.data, n);
+		}
+		vs_buf_release(&b);
+		return;
+	}
+	r = read_object(fs, h, size, off, &b);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, b.data, b.len);
+	vs_buf_release(&b);
+}
+
+/* Valid replies: fuse_reply_write, fuse_reply_err. */
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	ssize_t n;
+
+	fs_of(req);
+	if (h->fd < 0) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	n = pwrite(h->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, n);
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs_of(req);
+	fuse_reply_err(req, 0);
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	int r = 0;
+
+	fs_of(req);
+	if (h && h->fd >= 0 && (datasync ? fdatasync(h->fd) : fsync(h->fd)))
+		r = errno;
+	fuse_reply_err(req, r);
+}
+
+/* --- changing writable heads ---------------------------------------------- */
+
+/* The head inode that may be changed, or an errno: EROFS elsewhere. */
+static int writable_dir(struct fs *fs, fuse_ino_t ino, struct fs_inode **out)
+{
+	struct fs_inode *i = fs_inode_get(fs, ino);
+
+	if (!i)
+		return -ENOENT;
+	if (!is_head(i) || fs->opts->read_only)
+		return -EROFS;
+	*out = i;
+	return 0;
+}
+
+/* Entry reply for a just-created child. */
+static int entry_for(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	return do_lookup(fs, parent, name, e);
+}
+
+static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
+		     mode_t mode, struct fuse_file_info *fi,
+		     struct fuse_entry_param *e)
+{
+	struct vs_stage_entry se = { .type = VS_STAGE_DATA };
+	struct fs_inode *p;
+	struct hnode pn, n;
+	struct handle *h;
+	uint64_t num;
+	char *path;
+	int r, fd;
+
+	r = writable_dir(fs, parent, &p);
+	if (r < 0)
+		return r;
+	if (!vs_name_valid(name, strlen(name)))
+		return -EINVAL;
+	path = join(p->path, name);
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &p->head, p->path, &pn);
+	if (r == 0 && pn.type != VS_ENTRY_DIR)
+		r = -ENOTDIR;
+	if (r < 0)
+		goto out;
+	r = head_resolve(fs, &p->head, path, &n);
+	if (r == 0) {
+		hnode_release(&n);
+		if (fi && (fi->flags & O_EXCL))
+			r = -EEXIST;
+		else
+			r = -EEXIST;	/* the kernel looks up first */
+		goto out_parent;
+	}
+	r = vs_staging_new_datafile(fs->s, &num, &fd, NULL);
+	if (r < 0) {
+		r = -to_errno(r);
+		goto out_parent;
+	}
+	se.datafile = num;
+	se.flags = (mode & S_IXUSR) ? VS_STAGE_EXEC : 0;
+	r = vs_staging_put(fs->s, &p->head, base_of(&pn), path, &se, NULL);
+	if (r < 0) {
+		close(fd);
+		r = -to_errno(r);
+		goto out_parent;
+	}
+	if (fi) {
+		h = handle_new();
+		h->fd = fd;
+		fi->fh = (uintptr_t)h;
+	} else {
+		close(fd);
+	}
+	r = entry_for(fs, parent, name, e);
+out_parent:
+	hnode_release(&pn);
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	free(path);
+	return r;
+}
+
+/* Valid replies: fuse_reply_create, fuse_reply_err. */
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int r = do_create(fs_of(req), parent, name, mode, fi, &e);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		handle_free((struct handle *)(uintptr_t)fi->fh);
+}
+
+/* Valid replies: fuse_reply_entry, fuse_reply_err. */
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int r;
+
+	if (!S_ISREG(mode)) {
+		fs_of(req);
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	r = do_create(fs_of(req), parent, name, mode, NULL, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Stages a new directory or symlink at parent/name. */
+static int do_make(struct fs *fs, fuse_ino_t parent, const char *name,
+		   const struct vs_stage_entry *tmpl,
+		   struct fuse_entry_param *e)
+{
+	struct vs_stage_entry se = *tmpl;
+	struct fs_inode *p;
+	struct hnode pn, n;
+	struct vs_node bn;
+	char *path;
+	int r;
+
+	r = writable_dir(fs, parent, &p);
+	if (r < 0)
+		return r;
+	if (!vs_name_valid(name, strlen(name)))
+		return -EINVAL;
+	path = join(p->path, name);
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &p->head, p->path, &pn);
+	if (r == 0 && pn.type != VS_ENTRY_DIR)
+		r = -ENOTDIR;
+	if (r < 0)
+		goto out;
+	r = head_resolve(fs, &p->head, path, &n);
+	if (r == 0) {
+		hnode_release(&n);
+		r = -EEXIST;
+		goto out_parent;
+	}
+	/* Over a removed base entry, a new directory must hide its past. */
+	if (se.type == VS_STAGE_DIR && pn.base_visible && pn.base.exists &&
+	    vs_path_lookup(fs->s, &pn.base.root.id, pn.base.root.size, path,
+			   &bn, NULL) == 0)
+		se.flags |= VS_STAGE_OPAQUE;
+	r = vs_staging_put(fs->s, &p->head, base_of(&pn), path, &se, NULL);
+	r = r < 0 ? -to_errno(r) : entry_for(fs, parent, name, e);
+out_parent:
+	hnode_release(&pn);
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	free(path);
+	return r;
+}
+
+/* Valid replies: fuse_reply_entry, fuse_reply_err. */
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct vs_stage_entry se = { .type = VS_STAGE_DIR };
+	struct fuse_entry_param e;
+	int r = do_make(fs_of(req), parent, name, &se, &e);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Valid replies: fuse_reply_entry, fuse_reply_err. */
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct vs_stage_entry se = { .type = VS_STAGE_SYMLINK };
+	struct fuse_entry_param e;
+	int r;
+
+	se.target = (char *)link;
+	r = do_make(fs_of(req), parent, name, &se, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/*
+ * Removes path (and anything staged below it) from the head; a whiteout
+ * hides the base's entry if the base has one there.  head_lock held.
+ */
+static int stage_removal(struct fs *fs, struct fs_inode *p, const char *path,
+			 const struct hnode *n)
+{
+	struct vs_stage_entry w = { .type = VS_STAGE_WHITEOUT };
+	int r;
+
+	r = vs_staging_remove(fs->s, &p->head, path, NULL);
+	if (r == 0 && n->in_base)
+		r = vs_staging_put(fs->s, &p->head, base_of(n), path, &w, NULL);
+	return r < 0 ? -to_errno(r) : 0;
+}
+
+struct count_ctx {
+	int n;
+};
+
+static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
+		     bool dir)
+{
+	struct dents d = { 0 };
+	struct fs_inode *p, *child = NULL, t;
+	struct hnode n;
+	char *path;
+	size_t k;
+	int r;
+
+	r = writable_dir(fs, parent, &p);
+	if (r < 0)
+		return r;
+	path = join(p->path, name);
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &p->head, path, &n);
+	if (r < 0)
+		goto out;
+	if (!dir && n.type == VS_ENTRY_DIR)
+		r = -EISDIR;
+	else if (dir && n.type != VS_ENTRY_DIR)
+		r = -ENOTDIR;
+	if (r == 0 && dir) {
+		/* Only an empty directory goes: list it as readdir would. */
+		tmpl_init(&t, FS_HEAD);
+		t.head = p->head;
+		t.path = path;
+		pthread_mutex_init(&t.dlock, NULL);
+		r = list_dir(fs, &t, &d);
+		pthread_mutex_destroy(&t.dlock);
+		if (r == 0 && d.n)
+			r = -ENOTEMPTY;
+		for (k = 0; k < d.n; k++)
+			free(d.v[k].name);
+		free(d.v);
+	}
+	if (r == 0)
+		r = stage_removal(fs, p, path, &n);
+	hnode_release(&n);
+	(void)child;
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	free(path);
+	return r;
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -do_remove(fs_of(req), parent, name, false));
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -do_remove(fs_of(req), parent, name, true));
+}
+
+/*
+ * A rename is staged as an entry at the destination naming the same
+ * content plus a removal of the source.  Directories would need every
+ * path below them rewritten: EXDEV, which mv handles by copying.
+ */
+static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname,
+		     unsigned int flags)
+{
+	struct vs_stage_entry se = { 0 };
+	struct fs_inode *p, *np;
+	struct hnode n, dn;
+	char *src, *dst;
+	bool dst_exists;
+	int r;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	r = writable_dir(fs, parent, &p);
+	if (r == 0)
+		r = writable_dir(fs, newparent, &np);
+	if (r < 0)
+		return r;
+	if (!vs_name_valid(newname, strlen(newname)))
+		return -EINVAL;
+	if (strcmp(p->head.repo.full, np->head.repo.full) ||
+	    strcmp(p->head.branch, np->head.branch))
+		return -EXDEV;
+	src = join(p->path, name);
+	dst = join(np->path, newname);
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &p->head, src, &n);
+	if (r < 0)
+		goto out;
+	if (n.type == VS_ENTRY_DIR) {
+		r = -EXDEV;
+		goto out_src;
+	}
+	r = head_resolve(fs, &np->head, dst, &dn);
+	dst_exists = r == 0;
+	if (r < 0 && r != -ENOENT)
+		goto out_src;
+	r = 0;
+	if (dst_exists) {
+		if (flags & RENAME_NOREPLACE)
+			r = -EEXIST;
+		else if (dn.type == VS_ENTRY_DIR)
+			r = -EISDIR;
+		hnode_release(&dn);
+		if (r < 0)
+			goto out_src;
+	}
+	if (!strcmp(src, dst))
+		goto out_src;
+	if (n.staged) {
+		se = n.se;
+	} else if (n.type == VS_ENTRY_SYMLINK) {
+		struct vs_buf b = VS_BUF_INIT;
+		struct vs_file f;
+
+		se.type = VS_STAGE_SYMLINK;
+		r = vs_store_read_file(fs->s, &n.bn.id, &f, NULL);
+		if (r == 0) {
+			r = vs_file_read(fs->s, NULL, &f, 0, f.size, &b, NULL);
+			vs_file_release(&f);
+		}
+		if (r < 0) {
+			vs_buf_release(&b);
+			r = -to_errno(r);
+			goto out_src;
+		}
+		se.target = vs_buf_detach(&b, NULL);
+	} else {
+		se.type = VS_STAGE_REF;
+		se.id = n.bn.id;
+		se.size = n.bn.size;
+		se.flags = n.type == VS_ENTRY_EXEC ? VS_STAGE_EXEC : 0;
+	}
+	r = vs_staging_put(fs->s, &np->head, base_of(&n), dst, &se, NULL);
+	r = r < 0 ? -to_errno(r) : 0;
+	if (!n.staged)
+		vs_stage_entry_release(&se);
+	if (r == 0) {
+		/* The source entry moved: do not let the removal drop the
+		 * data file the destination now names. */
+		r = vs_staging_remove(fs->s, &p->head, src, NULL);
+		if (r == 0 && n.in_base) {
+			struct vs_stage_entry w = { .type =
+							    VS_STAGE_WHITEOUT };
+
+			r = vs_staging_put(fs->s, &p->head, base_of(&n), src,
+					   &w, NULL);
+		}
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+out_src:
+	hnode_release(&n);
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	free(src);
+	free(dst);
+	return r;
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *np;
+	int r = do_rename(fs, parent, name, newparent, newname, flags);
+
+	/* The kernel keeps the inode: it now answers to the new path. */
+	np = r == 0 ? fs_inode_get(fs, newparent) : NULL;
+	if (np && np->kind == FS_HEAD) {
+		char *path = join(np->path, newname);
+
+		fs_inode_move(fs, parent, name, newparent, newname, path);
+		free(path);
+	}
+	fuse_reply_err(req, -r);
+}
+
+static int do_setattr(struct fs *fs, struct fs_inode *i, struct stat *attr,
+		      int to_set, struct fuse_file_info *fi)
+{
+	struct vs_stage_entry se;
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct hnode n;
+	int r, fd = -1;
+
+	if (!is_head(i) || fs->opts->read_only)
+		return -EROFS;
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &i->head, i->path, &n);
+	if (r < 0)
+		goto out;
+	if ((to_set & FUSE_SET_ATTR_SIZE)) {
+		if (h && h->fd >= 0)
+			fd = dup(h->fd);
+		else
+			r = stage_data(fs, i, &n, &fd);
+		if (r == 0 && ftruncate(fd, attr->st_size) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+		hnode_release(&n);
+		if (r == 0)
+			r = head_resolve(fs, &i->head, i->path, &n);
+		if (r < 0)
+			goto out;
+	}
+	if ((to_set & FUSE_SET_ATTR_MODE) && n.type != VS_ENTRY_DIR &&
+	    n.type != VS_ENTRY_SYMLINK &&
+	    !!(attr->st_mode & S_IXUSR) != (n.type == VS_ENTRY_EXEC)) {
+		if (n.staged) {
+			se = n.se;
+		} else {
+			memset(&se, 0, sizeof(se));
+			se.type = VS_STAGE_REF;
+			se.id = n.bn.id;
+			se.size = n.bn.size;
+		}
+		se.flags = (attr->st_mode & S_IXUSR) ? VS_STAGE_EXEC : 0;
+		r = vs_staging_put(fs->s, &i->head, base_of(&n), i->path, &se,
+				   NULL);
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+	/* Times, owners and other mode bits are not part of a snapshot. */
+	hnode_release(&n);
+out:
+	pthread_mutex_unlock(&fs->head_lock);
+	return r;
+}
+
+/* Valid replies: fuse_reply_attr, fuse_reply_err. */
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	struct stat st;
+	double timeout;
+	int r = i ? do_setattr(fs, i, attr, to_set, fi) : -ENOENT;
+
+	if (r == 0)
+		r = do_getattr(fs, i, &st, &timeout);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+/* --- extended attributes, statfs ------------------------------------------ */
+
+static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
+		       struct vs_buf *out)
+{
+	struct fs_head_base b;
+	struct fs_cache_stats cs;
+	char hex[VS_ID_HEXLEN + 1];
+
+	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STORE)) {
+		vs_buf_addstr(out, fs->s->path);
+		return 0;
+	}
+	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STATS)) {
+		fs_cache_stats(fs->cache, &cs);
+		vs_buf_addf(out, "requests=%llu cache_hits=%llu "
+			    "cache_misses=%llu prefetched=%llu "
+			    "cache_bytes=%llu",
+			    (unsigned long long)atomic_load(&fs->requests),
+			    (unsigned long long)cs.hits,
+			    (unsigned long long)cs.misses,
+			    (unsigned long long)cs.prefetched,
+			    (unsigned long long)cs.bytes);
+		return 0;
+	}
+	if (i->kind == FS_SNAP && i->snap_root) {
+		if (!strcmp(name, XATTR_COMMIT)) {
+			vs_buf_addstr(out, vs_id_to_hex(&i->commit, hex));
+			return 0;
+		}
+		if (!strcmp(name, XATTR_REV)) {
+			vs_buf_addstr(out, i->rev);
+			return 0;
+		}
+	}
+	if (i->kind == FS_HEAD && !*i->path) {
+		if (!strcmp(name, XATTR_COMMIT)) {
+			if (head_base(fs, &i->head, &b) < 0 || !b.exists)
+				return -ENODATA;
+			vs_buf_addstr(out, vs_id_to_hex(&b.commit, hex));
+			return 0;
+		}
+		if (!strcmp(name, XATTR_REV)) {
+			vs_buf_addstr(out, i->head.branch);
+			return 0;
+		}
+	}
+	return -ENODATA;
+}
+
+/* Valid replies: fuse_reply_buf, fuse_reply_xattr, fuse_reply_err. */
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	struct vs_buf v = VS_BUF_INIT;
+	int r = i ? xattr_value(fs, i, name, &v) : -ENOENT;
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, v.len);
+	else if (size < v.len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v.data, v.len);
+	vs_buf_release(&v);
+}
+
+/* Valid replies: fuse_reply_buf, fuse_reply_xattr, fuse_reply_err. */
+static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+	static const char both[] = XATTR_COMMIT "\0" XATTR_REV;
+	static const char stats[] = XATTR_STATS "\0" XATTR_STORE;
+	const char *list = "";
+	size_t len = 0;
+
+	if (i && ((i->kind == FS_SNAP && i->snap_root) ||
+		  (i->kind == FS_HEAD && !*i->path))) {
+		list = both;
+		len = sizeof(both);
+	} else if (i && i->kind == FS_ROOT) {
+		list = stats;
+		len = sizeof(stats);
+	}
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, list, len);
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *i = fs_inode_get(fs, ino);
+
+	fuse_reply_err(req, i && is_head(i) && !fs->opts->read_only ? ENOTSUP
+								    : EROFS);
+}
+
+/* Valid replies: fuse_reply_err. */
+static void fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fs_setxattr(req, ino, name, NULL, 0, 0);
+}
+
+/* Valid replies: fuse_reply_statfs, fuse_reply_err. */
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct statvfs st;
+
+	if (statvfs(fs->s->path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	st.f_namemax = VS_NAME_MAX;
+	fuse_reply_statfs(req, &st);
+}
+
+/* --- session ----------------------------------------------------------------- */
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	conn->max_read = 1 << 20;
+	conn->max_write = 1 << 20;
+	conn->max_readahead = 1 << 20;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/* Changes come through this mount or are announced by fs_on_change;
+	 * mtime changes must not drop snapshot pages. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	(void)fs;
+}
+
+struct change_match {
+	const struct vs_repo *repo;
+	const char *branch;
+};
+
+static bool change_matches(const struct fs_inode *i, void *arg)
+{
+	const struct change_match *m = arg;
+
+	switch (i->kind) {
+	case FS_KINDDIR:
+	case FS_HIST_KIND:
+		return i->rkind == m->repo->kind;
+	case FS_HIST_REPO:
+	case FS_HIST_LIST:
+		return !strcmp(i->repo.full, m->repo->full);
+	case FS_HEAD:
+		return !strcmp(i->head.repo.full, m->repo->full) &&
+		       (!m->branch || !strcmp(i->head.branch, m->branch));
+	default:
+		return false;
+	}
+}
+
+void fs_on_change(void *arg, const struct vs_repo *r, const char *branch)
+{
+	struct fs *fs = arg;
+	struct change_match m = { r, branch };
+	fuse_ino_t *inos;
+	size_t n, k;
+
+	pthread_mutex_lock(&fs->lock);
+	for (k = 0; k < fs->nbases; k++)
+		if (!strcmp(fs->bases[k].head.repo.full, r->full))
+			fs->bases[k].valid = false;
+	pthread_mutex_unlock(&fs->lock);
+	if (!fs->se)
+		return;
+	n = fs_inodes_match(fs, change_matches, &m, &inos);
+	for (k = 0; k < n; k++) {
+		struct fs_inode *i = fs_inode_get(fs, inos[k]);
+
+		if (i) {
+			pthread_mutex_lock(&i->dlock);
+			fs_dents_clear(i);
+			pthread_mutex_unlock(&i->dlock);
+		}
+		fuse_lowlevel_notify_inval_inode(fs->se, inos[k], 0, 0);
+	}
+	free(inos);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.readlink = fs_readlink,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
+	.statfs = fs_statfs,
+	.setxattr = fs_setxattr,
+	.getxattr = fs_getxattr,
+	.listxattr = fs_listxattr,
+	.removexattr = fs_removexattr,
+	.create = fs_create,
+};

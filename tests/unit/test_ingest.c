@@ -1,0 +1,669 @@
+/*
+ * test_ingest.c - unit tests of store/ingest.c: a committed directory reads
+ * back byte for byte (every entry kind, special files skipped with a
+ * warning, the store's own directory skipped), unchanged re-commits make no
+ * commit, the stat cache limits re-reads to what changed, a failed ref
+ * update leaves the branch where it was, bad sources and repositories
+ * fail cleanly, commit metadata is recorded, and the thread count does not
+ * change the result.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ingest.h"
+#include "refs.h"
+#include "rev.h"
+#include "testutil.h"
+#include "banned.h"
+
+struct fx {
+	struct tu_env *e;
+	struct vs_repo r;
+	char src[PATH_MAX];
+};
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->e = tu_env_new();
+	assert_int_equal(vs_repo_parse(&fx->r, "datasets/d", 10, NULL), 0);
+	assert_int_equal(vs_repo_create(fx->e->s, &fx->r, NULL), 0);
+	tu_join(fx->src, fx->e->dir, "src");
+	tu_mkdir(fx->src);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	vs_refs_fault_hook = NULL;
+	tu_env_free(fx->e);
+	free(fx);
+	return 0;
+}
+
+struct warns {
+	int n;
+	int fifo;
+};
+
+static void warn_cb(void *arg, const char *msg)
+{
+	struct warns *w = arg;
+
+	w->n++;
+	if (strstr(msg, "fifo") && strstr(msg, "pipe"))
+		w->fifo++;
+}
+
+struct progress {
+	int calls;
+	struct vs_ingest_progress last;
+};
+
+static void progress_cb(void *arg, const struct vs_ingest_progress *p)
+{
+	struct progress *pr = arg;
+
+	pr->calls++;
+	pr->last = *p;
+}
+
+static int commit(struct fx *fx, const char *branch, int threads,
+		  struct vs_ingest_result *res)
+{
+	struct vs_ingest_opts o = { .branch = branch, .threads = threads };
+	struct vs_error err = { 0 };
+	int r = vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, res, &err);
+
+	if (r)
+		fprintf(stderr, "ingest: %d %s\n", r, err.msg);
+	return r;
+}
+
+static void expect_head(struct fx *fx, const char *branch,
+			const struct vs_id *want)
+{
+	struct vs_id got;
+
+	if (!want) {
+		assert_int_equal(vs_branch_get(fx->e->s, &fx->r, branch, &got,
+					       NULL), VS_E_NOTFOUND);
+		return;
+	}
+	assert_int_equal(vs_branch_get(fx->e->s, &fx->r, branch, &got, NULL),
+			 0);
+	assert_true(vs_id_equal(&got, want));
+}
+
+static struct vs_id commit_tree(struct fx *fx, const struct vs_id *commit,
+				struct vs_commit *out)
+{
+	struct vs_commit c;
+	struct vs_id t;
+
+	assert_int_equal(vs_store_read_commit(fx->e->s, commit, &c, NULL), 0);
+	t = c.tree;
+	if (out)
+		*out = c;
+	else
+		vs_commit_release(&c);
+	return t;
+}
+
+/* --- a full tree ------------------------------------------------------------ */
+
+static void test_commit_tree(void **state)
+{
+	struct fx *fx = *state;
+	struct warns w = { 0 };
+	struct progress pr = { 0 };
+	struct vs_ingest_opts o = { .threads = 2, .warn = warn_cb,
+				    .warn_arg = &w, .progress = progress_cb,
+				    .progress_arg = &pr };
+	struct vs_ingest_result res;
+	struct vs_error err = { 0 };
+	struct vs_node root, n;
+	struct vs_commit c;
+	struct vs_file f;
+
+	tu_make_tree(fx->src, 1, TU_TREE_FIFO);
+	tu_age_tree(fx->src);
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &res,
+				       &err), 0);
+	assert_true(res.created);
+	expect_head(fx, "main", &res.commit);
+	assert_true(tu_commit_matches_dir(fx->e->s, &res.commit, fx->src));
+
+	/* The fifo was skipped with one warning naming it. */
+	assert_int_equal(w.fifo, 1);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(vs_commit_root(fx->e->s, &res.commit, &root, NULL),
+			 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "pipe",
+					&n, NULL), VS_E_NOTFOUND);
+
+	/* Sizes: the root's is the sum of the file bytes. */
+	assert_int_equal(root.size, TU_TREE_FILE_BYTES);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "a", &n,
+					NULL), 0);
+	assert_int_equal(n.size, 4 + 8 + 10000);
+
+	/* Entry kinds, and the inline/chunked split. */
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"run.sh", &n, NULL), 0);
+	assert_int_equal(n.type, VS_ENTRY_EXEC);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"dangling", &n, NULL), 0);
+	assert_int_equal(n.type, VS_ENTRY_SYMLINK);
+	assert_int_equal(n.size, strlen("no/such/target"));
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"empty", &n, NULL), 0);
+	assert_int_equal(n.type, VS_ENTRY_DIR);
+	assert_int_equal(n.size, 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "tiny",
+					&n, NULL), 0);
+	assert_int_equal(vs_store_read_file(fx->e->s, &n.id, &f, NULL), 0);
+	assert_non_null(f.inline_data);
+	assert_int_equal(f.size, 2);
+	vs_file_release(&f);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "zero",
+					&n, NULL), 0);
+	assert_int_equal(n.size, 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"big.bin", &n, NULL), 0);
+	assert_int_equal(vs_store_read_file(fx->e->s, &n.id, &f, NULL), 0);
+	assert_null(f.inline_data);
+	assert_true(f.nchunks >= TU_BIG_SIZE / (16 * TU_KIB));
+	for (size_t i = 0; i < f.nchunks; i++)
+		assert_true(f.chunks[i].len <= 16 * TU_KIB);
+	vs_file_release(&f);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					TU_ODD_NAME, &n, NULL), 0);
+	assert_int_equal(n.type, VS_ENTRY_FILE);
+
+	/* The first commit has no parent. */
+	commit_tree(fx, &res.commit, &c);
+	assert_int_equal(c.nparents, 0);
+	vs_commit_release(&c);
+
+	/* Statistics and progress. */
+	assert_int_equal(res.stats.files_total, 11);
+	assert_int_equal(res.stats.files_read, 9);
+	assert_int_equal(res.stats.bytes_total, TU_TREE_FILE_BYTES);
+	assert_int_equal(res.stats.bytes_read, TU_TREE_FILE_BYTES);
+	assert_true(res.stats.new_chunks > TU_BIG_SIZE / (16 * TU_KIB));
+	assert_true(pr.calls >= 1);
+	assert_int_equal(pr.last.files_total, 11);
+	assert_int_equal(pr.last.bytes_read, TU_TREE_FILE_BYTES);
+}
+
+static void test_empty_dir(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result res;
+	struct vs_tree t;
+	struct vs_id tree;
+
+	assert_int_equal(commit(fx, NULL, 1, &res), 0);
+	assert_true(res.created);
+	tree = commit_tree(fx, &res.commit, NULL);
+	assert_int_equal(vs_store_read_tree(fx->e->s, &tree, &t, NULL), 0);
+	assert_int_equal(t.count, 0);
+	vs_tree_release(&t);
+	assert_int_equal(res.stats.files_total, 0);
+}
+
+/* The store's own directory, inside the source, is left out silently. */
+static void test_store_inside_source(void **state)
+{
+	struct fx *fx = *state;
+	struct warns w = { 0 };
+	struct vs_ingest_opts o = { .warn = warn_cb, .warn_arg = &w };
+	struct vs_ingest_result res;
+	struct vs_config cfg;
+	struct vs_store *s;
+	struct vs_node root, n;
+	char p[PATH_MAX];
+
+	tu_write_str(tu_join(p, fx->src, "data.txt"), "data\n");
+	tu_config_small(&cfg);
+	assert_int_equal(vs_store_create(tu_join(p, fx->src, ".varve"), &cfg,
+					 NULL), 0);
+	assert_int_equal(vs_store_open(p, &s, NULL), 0);
+	assert_int_equal(vs_repo_create(s, &fx->r, NULL), 0);
+	assert_int_equal(vs_ingest_dir(s, &fx->r, fx->src, &o, &res, NULL), 0);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(vs_commit_root(s, &res.commit, &root, NULL), 0);
+	assert_int_equal(vs_path_lookup(s, &root.id, root.size, ".varve", &n,
+					NULL), VS_E_NOTFOUND);
+	assert_int_equal(vs_path_lookup(s, &root.id, root.size, "data.txt", &n,
+					NULL), 0);
+	assert_int_equal(res.stats.files_total, 1);
+	vs_store_close(s);
+}
+
+/* --- re-commits ------------------------------------------------------------- */
+
+static void test_recommit_unchanged(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_opts o = { .allow_empty = true };
+	struct vs_ingest_result r1, r2, r3;
+	struct vs_commit c;
+	struct vs_id t1;
+
+	tu_make_tree(fx->src, 2, 0);
+	assert_int_equal(commit(fx, NULL, 0, &r1), 0);
+	assert_true(r1.created);
+	assert_int_equal(commit(fx, NULL, 0, &r2), 0);
+	assert_false(r2.created);
+	assert_true(vs_id_equal(&r1.commit, &r2.commit));
+	expect_head(fx, "main", &r1.commit);
+	assert_int_equal(r2.stats.new_chunks, 0);
+
+	/* allow_empty makes a commit with the same tree. */
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &r3,
+				       NULL), 0);
+	assert_true(r3.created);
+	assert_false(vs_id_equal(&r1.commit, &r3.commit));
+	expect_head(fx, "main", &r3.commit);
+	t1 = commit_tree(fx, &r1.commit, NULL);
+	commit_tree(fx, &r3.commit, &c);
+	assert_true(vs_id_equal(&c.tree, &t1));
+	assert_int_equal(c.nparents, 1);
+	assert_true(vs_id_equal(&c.parents[0], &r1.commit));
+	vs_commit_release(&c);
+}
+
+/* Branches are independent: a new branch starts a history of its own. */
+static void test_branches(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result r1, r2;
+	struct vs_commit c;
+	char p[PATH_MAX];
+
+	tu_write_str(tu_join(p, fx->src, "f"), "1");
+	assert_int_equal(commit(fx, NULL, 1, &r1), 0);
+	tu_write_str(p, "2");
+	assert_int_equal(commit(fx, "exp/one", 1, &r2), 0);
+	assert_true(r2.created);
+	expect_head(fx, "main", &r1.commit);
+	expect_head(fx, "exp/one", &r2.commit);
+	commit_tree(fx, &r2.commit, &c);
+	assert_int_equal(c.nparents, 0);
+	vs_commit_release(&c);
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src,
+				       &(struct vs_ingest_opts){
+					       .branch = "bad..name" },
+				       &r2, NULL), VS_E_INVAL);
+	expect_head(fx, "bad..name", NULL);
+}
+
+/*
+ * Rewrites one byte of path, keeping its size; then sets its mtime to
+ * mtime, or back to what it was when mtime is 0.
+ */
+static void poke(const char *path, off_t off, time_t mtime)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x5a;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+	if (mtime)
+		tu_set_mtime(path, mtime, 0);
+	else
+		tu_set_mtime(path, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	assert_int_equal(lstat(path, &st), 0);
+	if (!mtime)
+		return;
+	assert_int_equal(st.st_mtim.tv_sec, mtime);
+}
+
+static void test_incremental(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result r1, r2;
+	struct vs_commit c;
+	char p[PATH_MAX];
+	time_t old = time(NULL) - 7200;
+	struct timespec wait = { 2, 200 * 1000 * 1000 };
+
+	tu_make_tree(fx->src, 3, 0);
+	tu_age_tree(fx->src);
+	/*
+	 * Files changed less than 2 s before the walk are not cached, and
+	 * utimensat cannot age the ctime: let the ctimes grow old.
+	 */
+	nanosleep(&wait, NULL);
+	assert_int_equal(commit(fx, NULL, 2, &r1), 0);
+	assert_int_equal(r1.stats.files_read, 9);
+
+	/* Change one byte of the big file, with an old (but new) mtime. */
+	poke(tu_join(p, fx->src, "big.bin"), TU_BIG_SIZE / 2, old);
+	assert_int_equal(commit(fx, NULL, 2, &r2), 0);
+	assert_true(r2.created);
+	assert_int_equal(r2.stats.files_read, 1);
+	assert_int_equal(r2.stats.bytes_read, TU_BIG_SIZE);
+	assert_int_equal(r2.stats.files_total, 11);
+	/* Content-defined chunks: only the chunk(s) around the edit. */
+	assert_true(r2.stats.new_chunks >= 1);
+	assert_true(r2.stats.new_chunks <= 3);
+	commit_tree(fx, &r2.commit, &c);
+	assert_int_equal(c.nparents, 1);
+	assert_true(vs_id_equal(&c.parents[0], &r1.commit));
+	vs_commit_release(&c);
+	expect_head(fx, "main", &r2.commit);
+	assert_true(tu_commit_matches_dir(fx->e->s, &r2.commit, fx->src));
+
+	/* Unchanged (but newly changed files are re-read: not cached). */
+	assert_int_equal(commit(fx, NULL, 2, &r1), 0);
+	assert_false(r1.created);
+	assert_true(vs_id_equal(&r1.commit, &r2.commit));
+	assert_true(r1.stats.files_read <= 1);
+
+	/* The cache is per branch: another branch reads everything. */
+	assert_int_equal(commit(fx, "other", 2, &r1), 0);
+	assert_int_equal(r1.stats.files_read, 9);
+	assert_int_equal(r1.stats.new_chunks, 0);
+
+	/*
+	 * A change that keeps size and mtime but not ctime is still seen
+	 * (the cache checks ctime too).
+	 */
+	poke(tu_join(p, fx->src, "text.txt"), 10, 0);
+	assert_int_equal(commit(fx, NULL, 2, &r1), 0);
+	assert_true(r1.created);
+	assert_true(tu_commit_matches_dir(fx->e->s, &r1.commit, fx->src));
+}
+
+/* --- failures ---------------------------------------------------------------- */
+
+static int fail_eio(const char *where)
+{
+	(void)where;
+	return -EIO;
+}
+
+static void test_fault_injection(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result r1, r2, r3;
+	struct vs_error err = { 0 };
+	struct vs_ingest_opts o = { 0 };
+	struct vs_node root, n;
+	struct vs_commit c;
+	char p[PATH_MAX];
+
+	/* A first commit that fails creates no branch. */
+	tu_make_tree(fx->src, 4, 0);
+	vs_refs_fault_hook = fail_eio;
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &r1,
+				       &err), -EIO);
+	assert_true(err.msg[0] != '\0');
+	expect_head(fx, "main", NULL);
+	vs_refs_fault_hook = NULL;
+	assert_int_equal(commit(fx, NULL, 0, &r1), 0);
+	expect_head(fx, "main", &r1.commit);
+
+	/* A later one leaves the branch at the previous commit. */
+	tu_write_str(tu_join(p, fx->src, "new.txt"), "new\n");
+	vs_refs_fault_hook = fail_eio;
+	vs_error_clear(&err);
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &r2,
+				       &err), -EIO);
+	expect_head(fx, "main", &r1.commit);
+	/* Still so after a reopen. */
+	vs_refs_fault_hook = NULL;
+	vs_store_close(fx->e->s);
+	assert_int_equal(vs_store_open(fx->e->store_path, &fx->e->s, NULL), 0);
+	expect_head(fx, "main", &r1.commit);
+	assert_int_equal(vs_commit_root(fx->e->s, &r1.commit, &root, NULL), 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"new.txt", &n, NULL), VS_E_NOTFOUND);
+
+	/* With the hook cleared the commit goes through. */
+	assert_int_equal(commit(fx, NULL, 0, &r3), 0);
+	assert_true(r3.created);
+	expect_head(fx, "main", &r3.commit);
+	commit_tree(fx, &r3.commit, &c);
+	assert_int_equal(c.nparents, 1);
+	assert_true(vs_id_equal(&c.parents[0], &r1.commit));
+	vs_commit_release(&c);
+	assert_true(tu_commit_matches_dir(fx->e->s, &r3.commit, fx->src));
+}
+
+static void test_bad_source(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_opts o = { 0 };
+	struct vs_ingest_result res;
+	struct vs_error err = { 0 };
+	struct vs_repo unknown;
+	char p[PATH_MAX];
+
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r,
+				       tu_join(p, fx->e->dir, "missing"), &o,
+				       &res, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "missing"));
+	expect_head(fx, "main", NULL);
+
+	tu_write_str(tu_join(p, fx->e->dir, "file"), "x");
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, p, &o, &res, NULL),
+			 -ENOTDIR);
+	expect_head(fx, "main", NULL);
+
+	assert_int_equal(vs_repo_parse(&unknown, "models/unknown", 14, NULL),
+			 0);
+	vs_error_clear(&err);
+	assert_int_equal(vs_ingest_dir(fx->e->s, &unknown, fx->src, &o, &res,
+				       &err), VS_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "models/unknown"));
+
+	/* An unreadable subdirectory (unless we are root, who reads all). */
+	if (geteuid() != 0) {
+		tu_mkdir(tu_join(p, fx->src, "locked"));
+		chmod(p, 0);
+		assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o,
+					       &res, NULL), -EACCES);
+		expect_head(fx, "main", NULL);
+		chmod(p, 0755);
+	}
+}
+
+static void test_meta_message(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_meta meta[3] = {
+		{ "zeta", "last" }, { "accuracy", "0.91" }, { "epoch", "12" },
+	};
+	struct vs_ingest_opts o = { .message = "first import\nline 2",
+				    .author = "Ada <ada@example.org>",
+				    .meta = meta, .nmeta = 3,
+				    .time = 1700000123 };
+	struct vs_ingest_result res;
+	struct vs_commit c;
+	char p[PATH_MAX];
+
+	tu_write_str(tu_join(p, fx->src, "f"), "x");
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &res,
+				       NULL), 0);
+	commit_tree(fx, &res.commit, &c);
+	assert_string_equal(c.message, "first import\nline 2");
+	assert_string_equal(c.author, "Ada <ada@example.org>");
+	assert_int_equal(c.time, 1700000123);
+	assert_int_equal(c.nmeta, 3);
+	assert_string_equal(c.meta[0].key, "accuracy");
+	assert_string_equal(c.meta[0].value, "0.91");
+	assert_string_equal(c.meta[1].key, "epoch");
+	assert_string_equal(c.meta[2].key, "zeta");
+	assert_string_equal(c.meta[2].value, "last");
+	vs_commit_release(&c);
+
+	/* Defaults: empty message and author, the current time. */
+	tu_write_str(p, "y");
+	{
+		struct vs_ingest_opts d = { 0 };
+		uint64_t before = (uint64_t)time(NULL);
+
+		assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &d,
+					       &res, NULL), 0);
+		commit_tree(fx, &res.commit, &c);
+		assert_string_equal(c.message, "");
+		assert_string_equal(c.author, "");
+		assert_int_equal(c.nmeta, 0);
+		assert_true(c.time >= before && c.time <= before + 60);
+		vs_commit_release(&c);
+	}
+}
+
+static void test_threads_identical(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result r1, r4, r0;
+	struct vs_id t1, t4, t0;
+	char p[PATH_MAX];
+	uint8_t *buf = malloc(700 * TU_KIB);
+
+	assert_non_null(buf);
+	tu_make_tree(fx->src, 5, 0);
+	/* More data than the queue holds, in several files. */
+	tu_fill_random(buf, 700 * TU_KIB, 55);
+	tu_write(tu_join(p, fx->src, "large1"), buf, 700 * TU_KIB, 0644);
+	tu_write(tu_join(p, fx->src, "large2"), buf + 1, 700 * TU_KIB - 1,
+		 0644);
+	free(buf);
+
+	assert_int_equal(commit(fx, "t1", 1, &r1), 0);
+	assert_int_equal(commit(fx, "t4", 4, &r4), 0);
+	assert_int_equal(commit(fx, "t0", 0, &r0), 0);
+	t1 = commit_tree(fx, &r1.commit, NULL);
+	t4 = commit_tree(fx, &r4.commit, NULL);
+	t0 = commit_tree(fx, &r0.commit, NULL);
+	assert_true(vs_id_equal(&t1, &t4));
+	assert_true(vs_id_equal(&t1, &t0));
+	assert_int_equal(r4.stats.files_read, r1.stats.files_read);
+	assert_true(r1.stats.new_chunks > 0);
+	assert_int_equal(r4.stats.new_chunks, 0);
+	assert_true(tu_commit_matches_dir(fx->e->s, &r4.commit, fx->src));
+}
+
+/* --- single files --------------------------------------------------------- */
+
+static void ingest_fd(struct fx *fx, const char *path, struct vs_id *id,
+		      uint64_t *size, struct vs_put_stats *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	/* Read from offset 0 whatever the descriptor's position. */
+	lseek(fd, 7, SEEK_SET);
+	assert_int_equal(vs_ingest_fd(fx->e->s, fd, id, size, st, NULL), 0);
+	close(fd);
+}
+
+static void test_ingest_fd(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_put_stats st = { 0 };
+	struct vs_ingest_result res;
+	struct vs_buf want = VS_BUF_INIT, got = VS_BUF_INIT;
+	struct vs_node root, n;
+	struct vs_file f;
+	struct vs_id id, id2;
+	uint64_t size;
+	char p[PATH_MAX];
+
+	tu_make_tree(fx->src, 6, 0);
+	assert_int_equal(commit(fx, NULL, 2, &res), 0);
+	assert_int_equal(vs_commit_root(fx->e->s, &res.commit, &root, NULL),
+			 0);
+
+	/* The same file object as a directory commit makes. */
+	ingest_fd(fx, tu_join(p, fx->src, "big.bin"), &id, &size, &st);
+	assert_int_equal(size, TU_BIG_SIZE);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"big.bin", &n, NULL), 0);
+	assert_true(vs_id_equal(&id, &n.id));
+	assert_int_equal(st.new_chunks, 0);
+	assert_int_equal(tu_read(p, &want), 0);
+	assert_int_equal(tu_read_object_file(fx->e->s, &id, &got), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+
+	ingest_fd(fx, tu_join(p, fx->src, "a/one.txt"), &id, &size, &st);
+	assert_int_equal(size, 4);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"a/one.txt", &n, NULL), 0);
+	assert_true(vs_id_equal(&id, &n.id));
+	ingest_fd(fx, tu_join(p, fx->src, "zero"), &id, &size, &st);
+	assert_int_equal(size, 0);
+	assert_int_equal(vs_store_read_file(fx->e->s, &id, &f, NULL), 0);
+	assert_int_equal(f.size, 0);
+	vs_file_release(&f);
+
+	/* New content: new chunks, counted once. */
+	tu_fill_random(want.data, want.len, 66);
+	tu_write(tu_join(p, fx->e->dir, "new.bin"), want.data, want.len, 0644);
+	memset(&st, 0, sizeof(st));
+	ingest_fd(fx, p, &id, &size, &st);
+	assert_true(st.new_chunks >= TU_BIG_SIZE / (16 * TU_KIB));
+	assert_int_equal(st.new_raw_bytes, TU_BIG_SIZE);
+	assert_int_equal(tu_read_object_file(fx->e->s, &id, &got), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	memset(&st, 0, sizeof(st));
+	ingest_fd(fx, p, &id2, &size, &st);
+	assert_true(vs_id_equal(&id, &id2));
+	assert_int_equal(st.new_chunks, 0);
+	vs_buf_release(&want);
+	vs_buf_release(&got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_tree, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_empty_dir, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_inside_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recommit_unchanged, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_branches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_incremental, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_injection, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_meta_message, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_fd, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
