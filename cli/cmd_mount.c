@@ -245,6 +245,18 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return cli_store_error(ctx, r, &e);
 	r = CLI_FAIL;
+	{
+		/* The daemon leaves the working directory: keep it absolute. */
+		char *abs_store = realpath(store_dir, NULL);
+
+		if (!abs_store) {
+			cli_error(ctx, "'%s' is not a varve store (%s)",
+				  store_dir, strerror(errno));
+			goto out;
+		}
+		free(store_dir);
+		store_dir = abs_store;
+	}
 	if (daemon_alive(store_dir)) {
 		cli_error(ctx, "store '%s' is already mounted by a running "
 			  "daemon (one mount per store; see 'varve umount')",

@@ -1128,6 +1128,8 @@ static int do_open(struct fs *fs, struct fs_inode *i,
 		goto out;
 	}
 	fi->fh = (uintptr_t)h;
+	/* Changes come through this mount, or fs_on_change invalidates. */
+	fi->keep_cache = 1;
 out:
 	pthread_mutex_unlock(&fs->head_lock);
 	return r;
