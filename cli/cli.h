@@ -171,6 +171,17 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_umount(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv);
+/* `tag --ci (--used|--produced) REV [NAME]`, called by cmd_tag (cmd_ci.c). */
+int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv);
+/* `checkout --lock FILE DIR`, called by cmd_checkout (cmd_ci.c). */
+int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock,
+		      const char *dir);
 
 /* Runs argv (argv[0] = command name) in ctx; returns the exit status. */
 int cli_run(struct cmd_ctx *ctx, int argc, char **argv);

@@ -170,7 +170,11 @@ static void checkout_progress(void *arg, const struct vs_checkout_progress *p)
 
 int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = { { 0 } };
+	static const struct cli_opt opts[] = {
+		{ "lock", 0, true, 'l' },
+		{ 0 },
+	};
+	const char *lock = NULL;
 	struct vs_checkout_opts co = { 0 };
 	struct vs_error e = { 0 };
 	struct cli_progress bar;
@@ -184,12 +188,21 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 
 	cli_args_init(&a, argc, argv);
 	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+		if (o == 'l') {
+			lock = a.arg;
+			continue;
+		}
 		if (n == 2)
 			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
 		pos[n++] = a.arg;
 	}
 	if (o == CLI_OPT_ERROR)
 		return CLI_USAGE;
+	/* checkout --lock FILE DIR: every pinned snapshot (cmd_ci.c). */
+	if (lock && n != 1)
+		return cli_usage(ctx, "with --lock FILE, expected only DIR");
+	if (lock)
+		return cli_checkout_lock(ctx, lock, pos[0]);
 	if (n != 2)
 		return cli_usage(ctx, "expected REV and DIR");
 	s = cli_store(ctx);

@@ -183,6 +183,22 @@ static bool is_mountpoint(const char *mnt)
 	return r;
 }
 
+/* True if mnt is a FUSE mount whose daemon is gone. */
+static bool mount_is_dead(const char *mnt)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(mnt, &st) < 0)
+		return errno == ENOTCONN;
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ENOTCONN;
+}
+
 int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_opt opts[] = {
@@ -263,7 +279,7 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 			  store_dir);
 		goto out;
 	}
-	if (stat(mnt, &st) < 0 && errno == ENOTCONN) {
+	if (mount_is_dead(mnt)) {
 		if (do_unmount(mnt, true) < 0) {
 			cli_error(ctx, "'%s' is a dead mount and cannot be "
 				  "unmounted", mnt);

@@ -111,6 +111,9 @@ int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_opt opts[] = {
 		{ "message", 'm', true, 'm' },
+		{ "ci", 0, false, 'c' },
+		{ "used", 0, false, 'u' },
+		{ "produced", 0, false, 'p' },
 		{ 0 },
 	};
 	struct vs_error e = { 0 };
@@ -128,6 +131,9 @@ int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv)
 			msg = a.arg;
 			continue;
 		}
+		/* Tagging for a CI run: cmd_ci.c parses it all again. */
+		if (o == 'c' || o == 'u' || o == 'p')
+			return cli_tag_ci(ctx, argc, argv);
 		if (n == 2)
 			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
 		pos[n++] = a.arg;

@@ -177,7 +177,7 @@ static void write_text(int fd, const char *s)
 	}
 }
 
-/* --- the socket's address --------------------------------------------------- */
+/* --- the socket's address ------------------------------------------------- */
 
 /*
  * The address of name inside dir (opened as dir_fd): the plain path when it
@@ -244,7 +244,7 @@ static void remove_stale(int dir_fd, const struct stat *st)
 		unlinkat(dir_fd, CTL_SOCKET_NAME, 0);
 }
 
-/* --- the server: reading a request ------------------------------------------- */
+/* --- the server: reading a request ---------------------------------------- */
 
 static void request_init(struct ctl_request *req)
 {
@@ -468,7 +468,7 @@ static int request_read(int fd, struct ctl_request *req, char *why,
 	return 0;
 }
 
-/* --- the server: running a request ------------------------------------------- */
+/* --- the server: running a request ---------------------------------------- */
 
 static int change_dir(const struct ctl_request *req)
 {
@@ -521,17 +521,17 @@ static void leave_cwd(int restore_fd)
 	pthread_mutex_unlock(&shared_cwd_lock);
 }
 
-/* Takes a SIGPIPE pending for this thread (it is blocked here). */
-static bool take_sigpipe(void)
+/*
+ * True if f failed because nobody reads its descriptor any more: where a
+ * local run would have died of SIGPIPE.  (The daemon may ignore SIGPIPE,
+ * as libfuse's signal handlers do, so the signal itself tells nothing.)
+ */
+static bool stream_broken(FILE *f)
 {
-	struct timespec zero = { 0, 0 };
-	sigset_t pending, one;
+	struct pollfd p = { fileno(f), POLLOUT, 0 };
 
-	if (sigpending(&pending) < 0 || sigismember(&pending, SIGPIPE) != 1)
-		return false;
-	sigemptyset(&one);
-	sigaddset(&one, SIGPIPE);
-	return sigtimedwait(&one, NULL, &zero) == SIGPIPE;
+	return ferror(f) && poll(&p, 1, 0) == 1 &&
+	       (p.revents & (POLLERR | POLLHUP));
 }
 
 /*
@@ -608,11 +608,11 @@ static int run_request(struct vs_store *store, struct ctl_request *req,
 	in_daemon = false;
 	leave_cwd(restore_fd);
 out_close:
+	if (stream_broken(ctx.out) || stream_broken(ctx.err))
+		*reply_flags |= CTL_REP_SIGPIPE;
 	fclose(ctx.in);
 	fclose(ctx.out);
 	fclose(ctx.err);
-	if (take_sigpipe())
-		*reply_flags |= CTL_REP_SIGPIPE;
 	return status;
 }
 
@@ -638,17 +638,19 @@ static void serve(struct vs_store *store, int fd)
 		snprintf(msg, sizeof(msg), "varve: error: malformed request "
 			 "to the mount daemon (%s)\n", why);
 		write_text(req.fds[2], msg);
-		take_sigpipe();
 	}
+	/* The client's descriptors are closed before it learns the status. */
+	request_release(&req);
 	memcpy(reply, CTL_MAGIC, CTL_MAGIC_LEN);
 	put_u32(reply + 4, (uint32_t)status);
 	put_u32(reply + 8, reply_flags);
 	send_all(fd, reply, sizeof(reply));
-	request_release(&req);
 }
 
-/* --- the server: threads ----------------------------------------------------- */
+/* --- the server: threads -------------------------------------------------- */
 
+/* Unused when NDEBUG compiles the asserts away. */
+__attribute__((unused))
 static bool ctl_server_invariants(const struct ctl_server *srv)
 {
 	return srv->store && srv->dir_fd >= 0 && srv->listen_fd >= 0 &&
@@ -1031,9 +1033,23 @@ int ctl_forward(const char *store_dir, int argc, char **argv, char **envp,
 	uint32_t flags = 0;
 	struct stat st;
 
+	/* Before any open() can take a free standard slot: a closed
+	 * standard descriptor travels as /dev/null. */
+	for (i = 0; i < CTL_STD_FDS; i++) {
+		fds[i] = i;
+		if (fcntl(i, F_GETFD) >= 0)
+			continue;
+		if (null_fd < 0)
+			null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null_fd < 0)
+			return -errno;
+		fds[i] = null_fd;
+	}
 	dir_fd = open(store_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return 0;	/* no store there: the local run says so */
+	if (dir_fd < 0) {
+		r = 0;	/* no store there: the local run says so */
+		goto out_close_null;
+	}
 	fd = sock_connect(dir_fd, store_dir, &st);
 	if (fd == -ECONNREFUSED)
 		remove_stale(dir_fd, &st);
@@ -1048,20 +1064,6 @@ int ctl_forward(const char *store_dir, int argc, char **argv, char **envp,
 	r = check_daemon(fd);
 	if (r < 0)
 		goto out_close_sock;
-
-	/* A closed standard descriptor travels as /dev/null. */
-	for (i = 0; i < CTL_STD_FDS; i++) {
-		fds[i] = i;
-		if (fcntl(i, F_GETFD) >= 0)
-			continue;
-		if (null_fd < 0)
-			null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null_fd < 0) {
-			r = -errno;
-			goto out_close_sock;
-		}
-		fds[i] = null_fd;
-	}
 	cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd_fd >= 0) {
 		fds[nfds++] = cwd_fd;
@@ -1091,12 +1093,13 @@ int ctl_forward(const char *store_dir, int argc, char **argv, char **envp,
 	r = 1;
 out_release:
 	vs_buf_release(&req);
-	if (null_fd >= 0)
-		close(null_fd);
 out_close_sock:
 	close(fd);
 out_close_dir:
 	close(dir_fd);
+out_close_null:
+	if (null_fd >= 0)
+		close(null_fd);
 	return r;
 }
 

@@ -45,14 +45,16 @@
  *     is checked before use; a malformed request gets status CLI_USAGE and,
  *     when the descriptors arrived, one error line on the client's stderr.
  *  4. A command runs with the client's working directory and umask in its
- *     own thread only (unshare(CLONE_FS)); where the kernel refuses that,
- *     forwarded commands run one at a time with the process's directory
- *     changed for their duration.
+ *     own thread only (unshare(CLONE_FS)), so relative paths in argv mean
+ *     what they meant to the client; where the kernel refuses that (some
+ *     seccomp profiles), forwarded commands run one at a time with the
+ *     process's directory changed for their duration, and the daemon's
+ *     umask.
  *  5. SIGPIPE is blocked in the server's threads and every socket send
  *     uses MSG_NOSIGNAL: a client that dies mid-command costs the daemon
- *     nothing but failed writes.  A broken pipe on the client's output is
- *     reported in the reply and re-raised by the client, as a local run
- *     would have died of it.
+ *     nothing but failed writes.  An output stream that failed with its
+ *     reader gone (a broken pipe) is reported in the reply, and the client
+ *     raises SIGPIPE on itself, as a local run would have died of it.
  *  6. ctl_server_stop returns only when no worker thread touches the
  *     server any more.
  *

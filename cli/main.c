@@ -51,16 +51,24 @@ static const struct cli_command commands[] = {
 	  "  -R    recursive: every path below\n", 0 },
 	{ "cat", cmd_cat, "cat REV:PATH", "Write a file of a snapshot to stdout.",
 	  NULL, 0 },
-	{ "checkout", cmd_checkout, "checkout REV[:PATH] DIR",
+	{ "checkout", cmd_checkout,
+	  "checkout REV[:PATH] DIR | checkout --lock FILE DIR",
 	  "Write a snapshot to DIR, which must be absent or empty.",
-	  "Nothing is ever overwritten; on failure DIR is left as it was.\n",
+	  "Nothing is ever overwritten; on failure DIR is left as it was.\n"
+	  "--lock FILE writes every snapshot pinned in FILE into\n"
+	  "DIR/datasets/NAME and DIR/models/NAME.\n",
 	  0 },
 	{ "diff", cmd_diff, "diff REV REV [--json]",
 	  "Show the paths added (A), removed (D) and modified (M).", NULL, 0 },
 	{ "branch", cmd_branch, "branch REPO [NAME [REV]] | branch -d REPO NAME",
 	  "List branches, create or move one, or delete one.", NULL, 0 },
-	{ "tag", cmd_tag, "tag REV NAME [-m MSG]",
-	  "Name a snapshot.  Tags are immutable.", NULL, 0 },
+	{ "tag", cmd_tag,
+	  "tag REV NAME [-m MSG] | tag --ci (--used|--produced) REV [NAME] "
+	  "[-m MSG]",
+	  "Name a snapshot.  Tags are immutable.",
+	  "--ci tags REV with the CI run it runs in, as --used or --produced\n"
+	  "by it; NAME defaults to ci/<provider>/<run-id>[-<attempt>]\n"
+	  "(see docs/ci.md).\n", 0 },
 	{ "show", cmd_show, "show REV [--json]",
 	  "Show a commit: id, parents, author, time, message, metadata, size.",
 	  NULL, 0 },
@@ -97,6 +105,34 @@ static const struct cli_command commands[] = {
 	  "Show the staged changes of a writable head.", NULL, 0 },
 	{ "reset", cmd_reset, "reset REPO [--branch B]",
 	  "Drop the staged changes of a writable head.", NULL, 0 },
+	{ "tags", cmd_tags, "tags REPO [--json]",
+	  "List a repository's tags, with the CI run of each.", NULL, 0 },
+	{ "runs", cmd_runs, "runs [--json] [--provider P]",
+	  "List the CI runs recorded by 'tag --ci', newest first.",
+	  "  --provider P   only github, gitlab, jenkins, travis or circleci\n"
+	  "  --json         the shape is documented in docs/ci.md\n", 0 },
+	{ "run", cmd_run, "run show PROVIDER/RUN_ID [--json]",
+	  "Show a CI run and the snapshots it used and produced.",
+	  "PROVIDER/RUN_ID is a key 'varve runs' prints, e.g.\n"
+	  "github/1234567890-1; without the -ATTEMPT suffix the only attempt\n"
+	  "recorded is meant.\n", 0 },
+	{ "lineage", cmd_lineage, "lineage REV [--json]",
+	  "Show the run that produced REV and what it used, recursively.",
+	  "Follows the tags made by 'tag --ci --produced' to their runs and\n"
+	  "each run's inputs on to the runs that produced them.\n", 0 },
+	{ "pin", cmd_pin, "pin REV... [--lock FILE]",
+	  "Pin each REV's commit in FILE (default ./varve.lock).",
+	  "One line per repository, 'REPO COMMIT # from REV', sorted by\n"
+	  "repository; a repository pinned again has its line updated in\n"
+	  "place, every other line is kept.  Commit the file with the code;\n"
+	  "'varve checkout --lock FILE DIR' reproduces the pinned snapshots.\n"
+	  "  --lock FILE    the lock file (default ./varve.lock)\n", 0 },
+	{ "lock", cmd_lock, "lock verify|list [--lock FILE] [--json]",
+	  "Check that every pinned snapshot is in the store, or list the pins.",
+	  "verify  every pinned commit, its trees, files and chunks are here\n"
+	  "        (exit 1 if one is missing)\n"
+	  "list    one REPO@COMMIT per line, e.g. for 'varve pull'\n"
+	  "  --lock FILE    the lock file (default ./varve.lock)\n", 0 },
 	{ "help", cmd_help, "help [COMMAND]", "Show help.", NULL,
 	  CLI_NO_STORE },
 };

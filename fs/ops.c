@@ -293,6 +293,7 @@ static int do_getattr(struct fs *fs, struct fs_inode *i, struct stat *st,
 		st->st_mode = S_IFLNK | 0777;
 		st->st_size = strlen(i->target);
 		set_time(st, fs->mount_time);
+		*timeout = FS_TIMEOUT_IMMUTABLE;
 		break;
 	case FS_HEAD:
 		r = head_resolve(fs, &i->head, i->path, &n);
@@ -306,9 +307,12 @@ static int do_getattr(struct fs *fs, struct fs_inode *i, struct stat *st,
 		hnode_release(&n);
 		break;
 	default:
+		/* The layout's own directories never change their attributes;
+		 * their listings are invalidated by fs_on_change. */
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		set_time(st, fs->mount_time);
+		*timeout = FS_TIMEOUT_IMMUTABLE;
 		break;
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -394,7 +398,9 @@ static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 	struct hnode n;
 	int r;
 
-	*entry_timeout = FS_TIMEOUT_MUTABLE;
+	/* The fixed layout is immutable; heads and branch names are not. */
+	*entry_timeout = p->kind == FS_HEAD ? FS_TIMEOUT_MUTABLE
+					    : FS_TIMEOUT_IMMUTABLE;
 	switch (p->kind) {
 	case FS_ROOT:
 		if (!strcmp(name, "datasets") || !strcmp(name, "models")) {
@@ -1872,6 +1878,10 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* The kernel then caches the absence of ACLs, which ls -l asks
+	 * for on every file. */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)

@@ -102,6 +102,21 @@ static size_t token_len(const char *p, size_t n)
 	return i;
 }
 
+/* <p, n> for an error message: at most 80 bytes, non-printables as '?'. */
+static const char *quote(char out[88], const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 80; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	if (i < n) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static size_t skip_blanks(const char *p, size_t n, size_t i)
 {
 	while (i < n && blank(p[i]))
@@ -117,7 +132,7 @@ static int parse_line(struct vs_lockfile *l, const char *p, size_t n,
 		      size_t lineno, struct vs_error *err)
 {
 	struct vs_lockfile_line *ln;
-	char hex[VS_ID_HEXLEN + 1];
+	char hex[VS_ID_HEXLEN + 1], q[88];
 	struct vs_repo repo;
 	struct vs_id id;
 	size_t i, tok, j;
@@ -132,10 +147,10 @@ static int parse_line(struct vs_lockfile *l, const char *p, size_t n,
 	}
 	tok = token_len(p + i, n - i);
 	if (vs_repo_parse(&repo, p + i, tok, NULL) < 0)
-		return vs_error_set(err, VS_E_INVAL, "line %zu: '%.*s' is not "
+		return vs_error_set(err, VS_E_INVAL, "line %zu: '%s' is not "
 				    "a repository (expected datasets/NAME or "
 				    "models/NAME, then a commit id)", lineno,
-				    (int)(tok > 80 ? 80 : tok), p + i);
+				    quote(q, p + i, tok));
 	i += tok;
 	j = skip_blanks(p, n, i);
 	if (j == i || j == n || p[j] == '#')
@@ -146,16 +161,16 @@ static int parse_line(struct vs_lockfile *l, const char *p, size_t n,
 	memcpy(hex, p + i, tok < VS_ID_HEXLEN ? tok : VS_ID_HEXLEN);
 	hex[tok < VS_ID_HEXLEN ? tok : VS_ID_HEXLEN] = '\0';
 	if (tok != VS_ID_HEXLEN || vs_id_from_hex(&id, hex) < 0)
-		return vs_error_set(err, VS_E_INVAL, "line %zu: '%.*s' is not "
+		return vs_error_set(err, VS_E_INVAL, "line %zu: '%s' is not "
 				    "a full commit id (64 hex digits)", lineno,
-				    (int)(tok > 80 ? 80 : tok), p + i);
+				    quote(q, p + i, tok));
 	i += tok;
 	j = skip_blanks(p, n, i);
-	if (j < n && (j == i || p[j] != '#'))
+	if (j < n && p[j] != '#')
 		return vs_error_set(err, VS_E_INVAL, "line %zu: unexpected "
-				    "'%.*s' after the commit id (a comment "
+				    "'%s' after the commit id (a comment "
 				    "starts with '#')", lineno,
-				    (int)(n - j > 40 ? 40 : n - j), p + j);
+				    quote(q, p + j, n - j));
 	for (j = 0; j < l->nlines; j++)
 		if (l->lines[j].is_pin &&
 		    !strcmp(l->lines[j].repo.full, repo.full))
@@ -316,9 +331,14 @@ int vs_lockfile_read(const char *path, struct vs_lockfile *l, bool *exists,
 	if (fd < 0)
 		return vs_error_set(err, -errno, "cannot open '%s' (%s)", path,
 				    strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = vs_error_set(err, S_ISREG(st.st_mode) ? -errno : -EINVAL,
-				 "'%s' is not a regular file", path);
+	if (fstat(fd, &st) < 0) {
+		r = vs_error_set(err, -errno, "cannot stat '%s' (%s)", path,
+				 strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = vs_error_set(err, -EINVAL, "'%s' is not a regular file",
+				 path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > VS_LOCKFILE_MAX) {

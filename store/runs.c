@@ -208,7 +208,8 @@ bool vs_run_id_valid(const char *id)
 		if (!alnum(id[i]) && id[i] != '.' && id[i] != '_' &&
 		    id[i] != '-')
 			return false;
-	return true;
+	/* So that "ci/<provider>/<id>" is a valid tag name. */
+	return !strstr(id, "..") && id[len - 1] != '.';
 }
 
 char *vs_run_key(const struct vs_run *r, char out[VS_RUN_KEY_MAX])
@@ -438,12 +439,28 @@ static int env_field(const struct env *e, char **field,
 #define ENV2(e, field, a, b, err) \
 	env_field(e, field, (const char *const[]){ a, b, NULL }, err)
 
+/* s for an error message: at most 80 bytes, non-printables as '?'. */
+static const char *quote(char out[88], const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 80; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* The run id from the first of names that is set. */
 static int env_run_id(const struct env *e, struct vs_run *r,
 		      const char *const *names, struct vs_error *err)
 {
 	const char *const *n;
 	const char *v = NULL;
+	char q[88];
 
 	for (n = names; *n; n++) {
 		v = env_get(e, *n);
@@ -455,9 +472,10 @@ static int env_run_id(const struct env *e, struct vs_run *r,
 				    "$%s is not set: cannot name the run",
 				    e->title, e->detected, names[0]);
 	if (!vs_run_id_valid(v))
-		return vs_error_set(err, VS_E_INVAL, "invalid run id '%.80s' "
-				    "in $%s (expected 1-%d of A-Z a-z 0-9 . _ "
-				    "-)", v, *n, VS_RUN_ID_MAX);
+		return vs_error_set(err, VS_E_INVAL, "invalid run id '%s' in "
+				    "$%s (expected 1-%d of A-Z a-z 0-9 . _ -, "
+				    "starting with a letter or digit)",
+				    quote(q, v), *n, VS_RUN_ID_MAX);
 	vs_run_set(&r->run_id, v);
 	return 0;
 }
@@ -467,6 +485,7 @@ static int env_attempt(const struct env *e, struct vs_run *r,
 {
 	const char *v = env_get(e, name);
 	uint64_t n = 0;
+	char q[88];
 	size_t i;
 
 	if (!v)
@@ -481,8 +500,8 @@ static int env_attempt(const struct env *e, struct vs_run *r,
 	r->attempt = n;
 	return 0;
 bad:
-	return vs_error_set(err, VS_E_INVAL, "invalid attempt '%.40s' in $%s "
-			    "(expected a positive number)", v, name);
+	return vs_error_set(err, VS_E_INVAL, "invalid attempt '%s' in $%s "
+			    "(expected a positive number)", quote(q, v), name);
 }
 
 static int fill_github(struct vs_run *r, const struct env *e,
@@ -824,6 +843,7 @@ static int run_consistent(const struct vs_run *have, const struct vs_run *want,
 		{ offsetof(struct vs_run, workflow), "workflow" },
 		{ offsetof(struct vs_run, commit), "source commit" },
 	};
+	char qa[88], qb[88];
 	size_t i;
 
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -835,9 +855,10 @@ static int run_consistent(const struct vs_run *have, const struct vs_run *want,
 		if (*a && *b && strcmp(a, b))
 			return vs_error_set(err, VS_E_CONFLICT,
 					    "run '%s' is already recorded with "
-					    "%s '%.200s', this run has "
-					    "'%.200s' (two runs with one id?)",
-					    key, fields[i].what, a, b);
+					    "%s '%s', this run has '%s' (two "
+					    "runs with one id?)", key,
+					    fields[i].what, quote(qa, a),
+					    quote(qb, b));
 	}
 	return 0;
 }

@@ -145,7 +145,8 @@ int vs_run_decode(struct vs_run *r, const void *data, size_t len);
 
 /* Note 2: 1..16 of [a-z0-9]. */
 bool vs_run_provider_valid(const char *provider);
-/* 1..64 of [A-Za-z0-9._-], starting with a letter or digit. */
+/* 1..64 of [A-Za-z0-9._-], starting with a letter or digit, without ".."
+ * or a final '.' (so the default tag name is a valid ref name). */
 bool vs_run_id_valid(const char *run_id);
 /* The record's key, "<provider>/<run_id>[-<attempt>]"; returns out. */
 char *vs_run_key(const struct vs_run *r, char out[VS_RUN_KEY_MAX]);

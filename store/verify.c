@@ -84,7 +84,9 @@ static void check_chunk(struct walk *w, const struct vs_chunk_ref *c)
 	else if (w->chunk.len != c->len)
 		problem(w, "chunk %s has length %zu, expected %llu", hex,
 			w->chunk.len, (unsigned long long)c->len);
-	w->res->chunk_bytes += w->chunk.len;
+	/* A failed read may leave the previous chunk in w->chunk. */
+	if (r == 0)
+		w->res->chunk_bytes += w->chunk.len;
 	progress(w);
 }
 

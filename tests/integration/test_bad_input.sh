@@ -170,7 +170,7 @@ bad 2 varve create
 bad 2 varve create dataset
 bad 2 varve create dataset x y
 bad 2 varve commit
-bad 2 varve commit datasets/good
+# (no "commit REPO" without --from: that commits the staged changes of a writable mount)
 bad 2 varve commit datasets/good --from
 bad 2 varve commit --from src
 bad 2 varve log

@@ -72,15 +72,18 @@ static int teardown(void **state)
 
 struct problems {
 	int n;
-	char last[1024];
+	char last[1024];	/* the last message */
+	char all[8192];		/* every message, one a line */
 };
 
 static void problem_cb(void *arg, const char *msg)
 {
 	struct problems *p = arg;
+	size_t len = strlen(p->all);
 
 	p->n++;
 	snprintf(p->last, sizeof(p->last), "%s", msg);
+	snprintf(p->all + len, sizeof(p->all) - len, "%s\n", msg);
 }
 
 static int progress_calls;
@@ -263,6 +266,8 @@ static void test_garbage_chunk(void **state)
 	assert_int_equal(verify(fx, true, &p, &res), VS_E_CORRUPT);
 	assert_int_equal(p.n, 2);
 	assert_int_equal(res.problems, 2);
+	assert_non_null(strstr(p.all, vs_id_to_hex(&c.id, hex)));
+	assert_non_null(strstr(p.all, vs_id_to_hex(&c2.id, hex)));
 }
 
 static void delete_object(struct fx *fx, const struct vs_id *id)
@@ -299,8 +304,9 @@ static void test_bad_objects(void **state)
 				   VS_ID_LEN, "T\1\0", 3, NULL), 0);
 	assert_int_equal(verify(fx, false, &p, &res), VS_E_CORRUPT);
 	assert_int_equal(p.n, 2);
-	assert_non_null(strstr(p.last, vs_id_to_hex(&n.id, hex)));
-	assert_non_null(strstr(p.last, "corrupt"));
+	assert_non_null(strstr(p.all, vs_id_to_hex(&n.id, hex)));
+	assert_non_null(strstr(p.all, "corrupt"));
+	assert_non_null(strstr(p.all, "a/one.txt"));
 
 	/* A missing commit. */
 	delete_object(fx, &fx->commit);
