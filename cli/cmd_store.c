@@ -125,10 +125,7 @@ static int list_branch(const char *name, const struct vs_id *id, void *arg)
 	char hex[VS_ID_HEXLEN + 1];
 
 	vs_id_to_hex(id, hex);
-	if (ls->branches)
-		json_object_set_new(ls->branches, name, json_string(hex));
-	else
-		fprintf(ls->ctx->out, "  %s %.12s\n", name, hex);
+	json_object_set_new(ls->branches, name, json_string(hex));
 	return 0;
 }
 
@@ -148,7 +145,7 @@ static int list_repo(const struct vs_repo *r, void *arg)
 		json_array_append_new(ls->json, o);
 	} else {
 		fprintf(ls->ctx->out, "%s\n", r->full);
-		ls->branches = NULL;
+		return 0;
 	}
 	return vs_branch_list(ls->s, r, list_branch, ls, ls->err);
 }

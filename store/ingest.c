@@ -25,7 +25,14 @@
 #define READ_BLOCK (1u << 20)
 /* Chunks in flight between the reader and the workers, per worker. */
 #define QUEUE_PER_WORKER 8
-#define RACY_NS 2000000000LL
+/*
+ * A file changed this close to the start of the walk may change again
+ * within the same timestamp tick without its stat changing (note 2).
+ * Timestamps with nanoseconds come from a fine clock (a tick of at most
+ * 10 ms); whole seconds may mean a coarse file system (FAT: 2 s).
+ */
+#define RACY_FINE_NS 20000000LL
+#define RACY_COARSE_NS 2000000000LL
 
 struct node {
 	char *name;
@@ -330,8 +337,12 @@ static void cache_record(struct ingest *in, const char *path,
 {
 	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT;
 
-	if (ts_ns(&st->st_mtim) >= in->start_ns - RACY_NS ||
-	    ts_ns(&st->st_ctim) >= in->start_ns - RACY_NS)
+	int64_t window = st->st_mtim.tv_nsec || st->st_ctim.tv_nsec
+				 ? RACY_FINE_NS
+				 : RACY_COARSE_NS;
+
+	if (ts_ns(&st->st_mtim) >= in->start_ns - window ||
+	    ts_ns(&st->st_ctim) >= in->start_ns - window)
 		return;
 	cache_prefix(in, &k);
 	vs_buf_addstr(&k, path);

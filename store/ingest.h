@@ -7,9 +7,10 @@
  *     branch's stat cache (size, mtime, ctime, inode, exec bit) reuse the
  *     cached file id without being read, so a re-commit of a barely changed
  *     directory reads only what changed (git's index, restic's parent).
- *  2. Files changed less than two seconds before the walk began are not
- *     cached: a later change within the same timestamp granularity could
- *     otherwise go unseen (git's "racy" entries).
+ *  2. Files changed within one timestamp tick of the start of the walk
+ *     (20 ms where timestamps carry nanoseconds, else 2 s) are not cached:
+ *     a later change within the same tick could otherwise go unseen (git's
+ *     "racy" entries).
  *  3. Read files are cut by the calling thread (FastCDC is cheap) and their
  *     chunks hashed, compressed and stored by a pool of worker threads, one
  *     per core: a bounded queue between them keeps memory flat.

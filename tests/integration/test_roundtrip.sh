@@ -25,8 +25,8 @@ mkdataset src1
 expect_exit 0 varve commit "$REPO" --from src1 -m "first version" --meta source=test --meta k=v1
 ID1=$(cat "$OUT")
 assert_match "$HEX64" "$ID1" "commit v1 stdout"
-grep -qE "^committed $REPO@main ${ID1:0:12} \([0-9]+ files, [0-9]+ read, [0-9]+ bytes new\)$" "$ERR" ||
-	{ cat "$ERR" >&2; fail "commit v1: no summary 'committed $REPO@main ${ID1:0:12} (F files, R read, B bytes new)'"; }
+grep -qE "^committed $REPO@main ${ID1:0:12} \([0-9]+ files, [0-9]+ read, [0-9.]+ (B|KiB|MiB|GiB) new\)$" "$ERR" ||
+	{ cat "$ERR" >&2; fail "commit v1: no summary 'committed $REPO@main ${ID1:0:12} (F files, R read, SIZE new)'"; }
 
 # quiet mode: no summary
 expect_exit 0 varve -q commit "$REPO" --from src1
