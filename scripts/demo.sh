@@ -112,3 +112,42 @@ echo "identical"
 echo
 echo "== varve verify --full: every object and chunk re-hashed"
 varve verify --full && echo "store is sound"
+
+# --- the mount: how a training job reads the data -----------------------------------------
+if [[ -c /dev/fuse ]] && command -v fusermount3 >/dev/null 2>&1; then
+	mnt=demo/mnt
+	mkdir -p "$mnt"
+	echo
+	echo "== varve mount $mnt: every snapshot becomes a directory"
+	varve mount "$mnt"
+	trap 'varve umount "$mnt" >/dev/null 2>&1 || true' EXIT
+	echo
+	echo "== ls $mnt/datasets: one directory per dataset (the head of main)"
+	ls "$mnt/datasets"
+	echo
+	echo "== two versions side by side, as a training job would open them"
+	for rev in v1 main; do
+		d="$mnt/datasets/sample@$rev"
+		printf '%-32s %s images, labels.csv %s lines, commit %s\n' "$d" \
+			"$(find "$d/images" -type f | wc -l)" "$(wc -l <"$d/labels.csv")" \
+			"$(getfattr --only-values -n user.varve.commit "$d" 2>/dev/null | cut -c1-12)"
+	done
+	echo
+	echo "== diff of labels.csv between the two mounted versions"
+	diff "$mnt/datasets/sample@v1/labels.csv" "$mnt/datasets/sample@main/labels.csv" | head -8 || true
+	echo
+	echo "== the head is writable: a training job writes a checkpoint, then commits it"
+	mkdir -p "$mnt/models/classifier/checkpoints"
+	head -c 65536 /dev/urandom >"$mnt/models/classifier/checkpoints/epoch-13.bin"
+	varve status models/classifier
+	varve commit models/classifier -m "checkpoint after epoch 13"
+	ls "$mnt/models/classifier/checkpoints"
+	echo
+	echo "== ls $mnt/history/datasets/sample/tags: every tag, branch and commit is browsable"
+	ls -l "$mnt/history/datasets/sample/tags"
+	varve umount "$mnt"
+	trap - EXIT
+else
+	echo
+	echo "(no /dev/fuse here: skipping the mount part of the demo)"
+fi

@@ -23,8 +23,14 @@
 
 /* Read files in blocks of this size. */
 #define READ_BLOCK (1u << 20)
-/* Chunks in flight between the reader and the workers, per worker. */
+/* Chunks in flight between the readers and the workers, per worker. */
 #define QUEUE_PER_WORKER 8
+/*
+ * Files are read by this many threads: most of their time is spent
+ * waiting for the disk, and several outstanding reads (and opens of small
+ * files) keep a cold SSD busier than one.
+ */
+#define READERS 4
 /*
  * A file changed this close to the start of the walk may change again
  * within the same timestamp tick without its stat changing (note 2).
@@ -94,8 +100,12 @@ struct ingest {
 	struct vs_error werr_msg;
 	atomic_bool failed;
 
-	struct vs_ingest_progress prog;	/* the reader's counters */
+	struct vs_ingest_progress prog;	/* the calling thread's counters */
 	atomic_uint_fast64_t new_chunks, new_bytes;
+	/* Reader threads take files by index and count what they read. */
+	atomic_size_t next_file;
+	atomic_uint_fast64_t bytes_read, files_read;
+	atomic_int readers_left;
 	struct timespec last_progress;
 
 	struct vs_kv_batch *cache_batch;
@@ -476,6 +486,18 @@ static void queue_close(struct queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+static void record_failure(struct ingest *in, int r,
+			   const struct vs_error *e)
+{
+	pthread_mutex_lock(&in->q.lock);
+	if (!in->werr) {
+		in->werr = r;
+		in->werr_msg = *e;
+	}
+	pthread_mutex_unlock(&in->q.lock);
+	atomic_store(&in->failed, true);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ingest *in = arg;
@@ -497,13 +519,7 @@ static void *worker_main(void *arg)
 		free(j->data);
 		j->data = NULL;
 		if (r < 0) {
-			pthread_mutex_lock(&in->q.lock);
-			if (!in->werr) {
-				in->werr = r;
-				in->werr_msg = e;
-			}
-			pthread_mutex_unlock(&in->q.lock);
-			atomic_store(&in->failed, true);
+			record_failure(in, r, &e);
 			continue;
 		}
 		atomic_fetch_add(&in->new_chunks, st.new_chunks);
@@ -532,6 +548,8 @@ static void report(struct ingest *in, bool force)
 	in->last_progress = now;
 	in->prog.new_chunks = atomic_load(&in->new_chunks);
 	in->prog.new_bytes = atomic_load(&in->new_bytes);
+	in->prog.bytes_read = atomic_load(&in->bytes_read);
+	in->prog.files_read = atomic_load(&in->files_read);
 	in->opts->progress(in->opts->progress_arg, &in->prog);
 }
 
@@ -556,7 +574,7 @@ static void add_job(struct ingest *in, struct fileread *fr,
 }
 
 static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
-		     size_t wcap)
+		     size_t wcap, struct vs_error *err)
 {
 	const struct vs_chunker_params *cp = &in->s->config.chunking;
 	size_t have = 0, pos = 0;
@@ -567,9 +585,10 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 
 	fd = openat(in->rootfd, fr->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return vs_error_set(in->err, -errno, "cannot open '%s' (%s)",
+		return vs_error_set(err, -errno, "cannot open '%s' (%s)",
 				    fr->path, strerror(errno));
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (fr->node->st.st_size > (off_t)wcap)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (!eof || pos < have) {
 		/* Refill so that the window holds max bytes or the rest. */
 		if (!eof && have - pos < cp->max) {
@@ -584,7 +603,7 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 				if (n < 0 && errno == EINTR)
 					continue;
 				if (n < 0) {
-					r = vs_error_set(in->err, -errno,
+					r = vs_error_set(err, -errno,
 							 "cannot read '%s' (%s)",
 							 fr->path,
 							 strerror(errno));
@@ -593,7 +612,7 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 				if (n == 0)
 					eof = true;
 				have += n;
-				in->prog.bytes_read += n;
+				atomic_fetch_add(&in->bytes_read, n);
 				total += n;
 			}
 		}
@@ -614,7 +633,6 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 			if (atomic_load(&in->failed))
 				goto out;
 		}
-		report(in, false);
 	}
 	if (total == 0) {
 		fr->is_inline = true;
@@ -629,39 +647,69 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 			ts_ns(&after.st_ctim) == ts_ns(&fr->node->st.st_ctim);
 	if (!fr->cacheable)
 		warn(in, "'%s' changed while it was read", fr->path);
-	in->prog.files_read++;
+	atomic_fetch_add(&in->files_read, 1);
 out:
 	close(fd);
 	return r;
 }
 
-static int read_all(struct ingest *in)
+static void *reader_main(void *arg)
 {
+	struct ingest *in = arg;
 	const struct vs_chunker_params *cp = &in->s->config.chunking;
 	size_t wcap = (size_t)cp->max + 4 * READ_BLOCK, i;
-	uint8_t *win;
-	int r = 0, t, started = 0;
+	uint8_t *win = malloc(wcap);
 
-	win = malloc(wcap);
 	if (!win)
 		abort();
+	while (!atomic_load(&in->failed)) {
+		struct vs_error e = { 0 };
+		int r;
+
+		i = atomic_fetch_add(&in->next_file, 1);
+		if (i >= in->nfiles)
+			break;
+		r = read_file(in, &in->files[i], win, wcap, &e);
+		if (r < 0)
+			record_failure(in, r, &e);
+	}
+	free(win);
+	atomic_fetch_sub(&in->readers_left, 1);
+	return NULL;
+}
+
+static int read_all(struct ingest *in)
+{
+	pthread_t readers[READERS];
+	int r = 0, t, nworkers = 0, nreaders = 0;
+
 	queue_init(&in->q, QUEUE_PER_WORKER * in->nworkers);
 	in->workers = xcalloc(in->nworkers, sizeof(*in->workers));
 	for (t = 0; t < in->nworkers; t++) {
-		if (pthread_create(&in->workers[t], NULL, worker_main, in)) {
-			r = vs_error_set(in->err, -EAGAIN,
-					 "cannot start worker threads");
+		if (pthread_create(&in->workers[t], NULL, worker_main, in))
 			break;
-		}
-		started++;
+		nworkers++;
 	}
-	for (i = 0; i < in->nfiles && r == 0; i++) {
-		r = read_file(in, &in->files[i], win, wcap);
-		if (atomic_load(&in->failed))
+	atomic_store(&in->readers_left, READERS);
+	for (t = 0; t < READERS && nworkers; t++) {
+		if (pthread_create(&readers[t], NULL, reader_main, in))
 			break;
+		nreaders++;
 	}
+	atomic_fetch_sub(&in->readers_left, READERS - nreaders);
+	if (!nworkers || !nreaders)
+		r = vs_error_set(in->err, -EAGAIN, "cannot start threads");
+	/* This thread reports progress while the readers work. */
+	while (atomic_load(&in->readers_left) > 0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		report(in, false);
+	}
+	for (t = 0; t < nreaders; t++)
+		pthread_join(readers[t], NULL);
 	queue_close(&in->q);
-	for (t = 0; t < started; t++)
+	for (t = 0; t < nworkers; t++)
 		pthread_join(in->workers[t], NULL);
 	if (r == 0 && in->werr) {
 		r = in->werr;
@@ -671,7 +719,6 @@ static int read_all(struct ingest *in)
 			     vs_strerror(r));
 	}
 	queue_destroy(&in->q);
-	free(win);
 	report(in, true);
 	return r;
 }
@@ -836,9 +883,11 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	if (rc < 0)
 		goto out;
 
-	/* The workers' counters reach in.prog only through report(). */
+	/* The threads' counters reach in.prog only through report(). */
 	in.prog.new_chunks = atomic_load(&in.new_chunks);
 	in.prog.new_bytes = atomic_load(&in.new_bytes);
+	in.prog.bytes_read = atomic_load(&in.bytes_read);
+	in.prog.files_read = atomic_load(&in.files_read);
 	res->stats = in.prog;
 	if (has_head && !opts->allow_empty) {
 		struct vs_commit hc;

@@ -11,9 +11,10 @@
  *     (20 ms where timestamps carry nanoseconds, else 2 s) are not cached:
  *     a later change within the same tick could otherwise go unseen (git's
  *     "racy" entries).
- *  3. Read files are cut by the calling thread (FastCDC is cheap) and their
- *     chunks hashed, compressed and stored by a pool of worker threads, one
- *     per core: a bounded queue between them keeps memory flat.
+ *  3. Files are read and cut by a few reader threads (FastCDC is cheap);
+ *     their chunks are hashed, compressed and stored by a pool of worker
+ *     threads, one per core; a bounded queue between them keeps memory
+ *     flat.
  *  4. Chunks, file objects and trees are written unlogged; the commit object
  *     and the branch update, together with the new stat cache, land in one
  *     synced batch after a flush (refs.h note 1).  Killed at any moment, the
@@ -53,7 +54,8 @@ struct vs_ingest_opts {
 	/* Called from the calling thread a few times a second; may be NULL. */
 	void (*progress)(void *arg, const struct vs_ingest_progress *p);
 	void *progress_arg;
-	/* Non-fatal problems (skipped special files); may be NULL. */
+	/* Non-fatal problems (skipped special files); may be NULL.  May be
+	 * called from any of the commit's threads. */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
 };

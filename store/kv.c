@@ -70,7 +70,9 @@ static rocksdb_options_t *kv_cf_options(struct vs_kv *kv, enum vs_cf cf)
 		rocksdb_options_set_blob_file_size(o, 256 << 20);
 		rocksdb_options_set_blob_compression_type(o,
 							  rocksdb_no_compression);
-		rocksdb_options_set_enable_blob_gc(o, 1);
+		/* Chunks are only ever removed by gc: no relocation during the
+		 * compactions that follow every ingest. */
+		rocksdb_options_set_enable_blob_gc(o, 0);
 		rocksdb_options_set_write_buffer_size(o, 64 << 20);
 		rocksdb_options_set_max_write_buffer_number(o, 6);
 		break;

@@ -1,6 +1,5 @@
 # Helpers for the tests of the FUSE mount (tests/integration/test_mount_*.sh).
-# Source it after lib.sh, after setting MOUNT_TEST_TIMEOUT if the default
-# (120 s) does not fit:
+# Source it right after lib.sh (mount tests set a shorter watchdog first):
 #
 #   TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 #   source "$(dirname "$0")/lib.sh"
@@ -18,7 +17,9 @@
 #   mount_store MNT [ARGS...]   varve mount MNT ARGS; records the mount and its
 #                               daemon pid ($DAEMON_PID, also DAEMON_PIDS[MNT])
 #   umount_store MNT            varve umount MNT; asserts the mount and the
-#                               daemon are gone
+#                               daemon are gone and that the daemon's log
+#                               ($STORE/mount.log) holds no sanitizer report
+#   check_daemon_log            that last check on its own
 #   is_mounted MNT              true while MNT (absolute or relative) is in the
 #                               mount table, dead or alive
 #   daemon_pid_from_log MNT     the pid of the last "mounted at MNT (pid N)" line
@@ -100,6 +101,7 @@ mount_store() {
 	[[ -n "$pid" ]] || pid=$(daemon_pid_from_log "$mnt")
 	[[ -n "$pid" ]] || { _show_output; fail "no daemon pid in the output of varve mount nor in mount.log"; }
 	kill -0 "$pid" 2>/dev/null || fail "daemon pid $pid (from varve mount) is not running"
+	check_daemon_log
 	DAEMON_PID=$pid
 	DAEMON_PIDS[$(_abs "$mnt")]=$pid
 	MOUNTS+=("$(_abs "$mnt")")
@@ -114,6 +116,7 @@ umount_store() {
 	pid=${DAEMON_PIDS[$abs]:-}
 	expect_exit 0 varve umount "$mnt"
 	is_mounted "$mnt" && fail "$mnt is still mounted after varve umount"
+	check_daemon_log
 	if [[ -n "$pid" ]]; then
 		# umount waits for the store lock; the process may take a moment to exit.
 		wait_until 5 _pid_gone "$pid" || fail "daemon $pid still runs 5 s after varve umount"
@@ -125,6 +128,17 @@ umount_store() {
 }
 
 _pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# check_daemon_log: a sanitizer report or a crash message in the daemon's log
+# ($STORE/mount.log; the daemon's stderr) fails the test.
+check_daemon_log() {
+	local log=${STORE:?STORE not set}/mount.log
+	[[ -f "$log" ]] || return 0
+	if grep -qE 'ERROR: (Address|Leak|Undefined|Thread)Sanitizer|runtime error: |WARNING: ThreadSanitizer|Assertion .* failed' "$log"; then
+		grep -nE -m 5 -A 30 'ERROR: (Address|Leak|Undefined|Thread)Sanitizer|runtime error: |WARNING: ThreadSanitizer|Assertion .* failed' "$log" | head -n 60 >&2
+		fail "the mount daemon reported an error in $log"
+	fi
+}
 
 wait_until() {
 	local secs=$1; shift

@@ -11,7 +11,7 @@ requires python3
 
 NAME=crash
 REPO=datasets/$NAME
-if is_sanitized; then big=$((2 * 1024 * 1024)) stream_mib=16; else big=$((8 * 1024 * 1024)) stream_mib=200; fi
+if is_sanitized; then big=$((2 * 1024 * 1024)); else big=$((8 * 1024 * 1024)); fi
 
 expect_exit 0 varve init
 STORE=$TMP/.varve
@@ -91,31 +91,34 @@ assert_same_tree exp co1
 assert_same_listing exp "$H" "the head after the commit"
 
 # --- kill -9 while a writer streams into the head ----------------------------------------
-python3 - "$H/stream.bin" "$stream_mib" >"$TMP/.writer.log" 2>&1 <<'PY' &
-import os, sys
+# The writer paces itself (about 40 MiB/s) so that the kill lands mid-stream.
+python3 - "$H/stream.bin" >"$TMP/.writer.log" 2>&1 <<'PY' &
+import os, sys, time
 fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
-block = os.urandom(1 << 20)
-for i in range(int(sys.argv[2])):
+block = os.urandom(256 << 10)
+for i in range(4000):
     os.write(fd, block)
+    time.sleep(0.005)
 os.close(fd)
 PY
 writer=$!
 CLEANUP_PIDS+=("$writer")
-wait_until 10 test -s "$H/stream.bin" || fail "the writer did not start"
-sleep 0.3
+size_at_least() { (($(stat -c %s "$1" 2>/dev/null || echo 0) >= $2)); }
+wait_until 20 size_at_least "$H/stream.bin" $((4 << 20)) ||
+	fail "the writer did not get 4 MiB into the head"
 kill -9 "$DAEMON_PID"
 rc=0
 wait "$writer" || rc=$?
-((rc != 0)) || note "the writer finished before the kill landed"
+((rc != 0)) || fail "the writer did not notice that the daemon died"
 wait_until 5 _pid_gone "$DAEMON_PID" || fail "daemon survived kill -9"
 expect_exit 0 varve verify
 mount_store "$MNT"
 expect_err_contains "recovered"
 expect_exit 0 varve status "$REPO"
 grep -qx 'A stream.bin' "$OUT" || { _show_output; fail "the partly written stream.bin is not staged"; }
-# the partial file is readable and a prefix-consistent size (whole writes only)
+# whatever reached the staging area before the kill is readable
 sz=$(stat -c %s "$H/stream.bin")
-note "stream.bin: $((sz >> 20)) MiB of $stream_mib staged when the daemon died"
+note "stream.bin: $((sz >> 20)) MiB staged when the daemon died"
 cat "$H/stream.bin" >/dev/null || fail "the partly written file cannot be read after recovery"
 expect_exit 0 varve reset "$REPO"
 expect_exit 0 varve status "$REPO"

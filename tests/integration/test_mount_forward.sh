@@ -150,6 +150,7 @@ expect_exit 0 varve tag datasets/d v3
 sed -E 's/[0-9a-f]{12,64}/ID/g' "$OUT" >mut-mounted.tag.out
 wait_until 2 test -d "$D/d@v3" || fail "NAME@v3 does not appear within 2 s of varve tag"
 assert_same_listing src3 "$D/d@v3" "NAME@v3"
+[[ ! -e "$D/fresh" && ! -e "$D/fresh@main" && ! -e "$D/d@exp" ]] || fail "entries exist before they were made"
 expect_exit 0 varve create dataset fresh
 wait_until 2 test -d "$D/fresh" || fail "a repository created while mounted does not appear within 2 s"
 assert_eq "d fresh" "$(ls "$D" | tr '\n' ' ' | sed 's/ $//')" "ls MNT/datasets after create"

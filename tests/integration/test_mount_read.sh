@@ -229,6 +229,8 @@ expect_exit 1 rm "$H/tags/v1"
 expect_exit 1 ln -s x "$H/tags/v2"
 
 # --- a tag made while mounted appears --------------------------------------------------
+# looked up (and not found) first: a negative entry must not hide the new tag
+[[ ! -e "$D/$NAME@v2" && ! -e "$H/tags/v2" ]] || fail "NAME@v2 exists before the tag was made"
 expect_exit 0 varve tag "$REPO@$ID2" v2
 wait_until 3 test -d "$D/$NAME@v2" || fail "NAME@v2 is not there 3 s after varve tag"
 wait_until 3 test -L "$H/tags/v2" || fail "history/tags/v2 is not there 3 s after varve tag"

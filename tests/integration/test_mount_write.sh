@@ -174,7 +174,8 @@ expect_exit 0 varve checkout "$REPO" co1
 assert_same_tree exp co1
 assert_same_listing exp co1 "checkout of the new commit"
 # the head shows the commit; the old snapshot is unchanged
-wait_until 2 test "$(getfattr --absolute-names --only-values -n user.varve.commit "$H" 2>/dev/null)" = "$ID1" ||
+head_is() { [[ "$(getfattr --absolute-names --only-values -n user.varve.commit "$H" 2>/dev/null)" == "$1" ]]; }
+wait_until 2 head_is "$ID1" ||
 	fail "user.varve.commit of the head is not the new commit"
 assert_same_listing exp "$H" "the head after commit"
 assert_same_listing exp "$MNT/datasets/$NAME@main" "NAME@main after commit"
