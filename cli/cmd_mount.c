@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -183,20 +184,15 @@ static bool is_mountpoint(const char *mnt)
 	return r;
 }
 
-/* True if mnt is a FUSE mount whose daemon is gone. */
+/*
+ * True if mnt is a FUSE mount whose daemon is gone.  statfs is never
+ * answered from the kernel's caches, unlike stat or an open of the root.
+ */
 static bool mount_is_dead(const char *mnt)
 {
-	struct stat st;
-	int fd;
+	struct statfs sfs;
 
-	if (stat(mnt, &st) < 0)
-		return errno == ENOTCONN;
-	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	return errno == ENOTCONN;
+	return statfs(mnt, &sfs) < 0 && errno == ENOTCONN;
 }
 
 int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)

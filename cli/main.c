@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -228,6 +229,13 @@ int main(int argc, char **argv)
 	char *cwd;
 	int i, r;
 
+	/*
+	 * Chunk-sized buffers (up to a few MiB) are allocated and freed all
+	 * the time by commits and by the mount: keep them on the heap instead
+	 * of mapping and zeroing fresh pages for each.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	ctx.in = stdin;
 	ctx.out = stdout;
 	ctx.err = stderr;

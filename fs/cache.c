@@ -11,7 +11,7 @@
 #include "banned.h"
 
 #define NBUCKETS 4096
-#define PREFETCH_THREADS 2
+#define PREFETCH_THREADS 4
 #define PREFETCH_QUEUE 64
 
 struct entry {

@@ -21,6 +21,10 @@
 
 #include "banned.h"
 
+/* Read-ahead of decompressed chunks for sequential readers. */
+#define SEQ_SLACK (2u << 20)
+#define PREFETCH_AHEAD (4u << 20)
+
 #define XATTR_COMMIT "user.varve.commit"
 #define XATTR_REV "user.varve.rev"
 #define XATTR_STATS "user.varve.stats"
@@ -979,7 +983,8 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 struct handle {
 	int fd;			/* staged content, or -1 */
 	struct vs_file f;	/* committed content when fd < 0 */
-	uint64_t next_off;	/* where a sequential reader reads next */
+	atomic_uint_fast64_t next_off;	/* where a sequential reader reads
+					   next (racy by design: a hint) */
 };
 
 static struct handle *handle_new(void)
@@ -1163,48 +1168,100 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-/* Reads from a committed file through the chunk cache. */
-static int read_object(struct fs *fs, struct handle *h, size_t size,
-		       off_t off, struct vs_buf *out)
+/* Hints the prefetch threads after a read of [off, end) ending in chunk last. */
+static void read_ahead(struct fs *fs, struct handle *h, off_t off,
+		       uint64_t end, size_t last)
 {
 	const struct vs_file *f = &h->f;
-	size_t k, last = 0;
+	uint64_t prev;
+	size_t k;
+
+	/*
+	 * A sequential reader (the kernel's read-ahead sends several windows
+	 * at once, so "near the last end" rather than "at it") gets the
+	 * chunks of the next few MiB decompressed by the prefetch threads
+	 * before it asks for them.
+	 */
+	prev = atomic_exchange(&h->next_off, end);
+	if (off == 0 || ((uint64_t)off + SEQ_SLACK >= prev &&
+			 (uint64_t)off <= prev + SEQ_SLACK)) {
+		for (k = last + 1; k < f->nchunks &&
+				   f->chunks[k].offset < end + PREFETCH_AHEAD;
+		     k++)
+			fs_cache_prefetch(fs->cache, &f->chunks[k].id);
+	}
+}
+
+/*
+ * Replies to a read of a committed file straight from the cached chunks
+ * (no copy on our side: the kernel copies from them), or returns a
+ * negative errno without replying.
+ */
+static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
+			size_t size, off_t off)
+{
+	const struct vs_file *f = &h->f;
+	const struct fs_chunk **held;
+	struct fuse_bufvec *bv;
+	size_t k, first, n = 0, npieces;
 	uint64_t end;
 	int r = 0;
 
-	if ((uint64_t)off >= f->size)
-		return 0;
-	end = f->size - off < size ? f->size : off + size;
-	if (f->inline_data) {
-		vs_buf_add(out, f->inline_data + off, end - off);
+	if ((uint64_t)off >= f->size || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
 		return 0;
 	}
-	for (k = vs_file_find_chunk(f, off); k < f->nchunks; k++) {
+	end = f->size - off < size ? f->size : off + size;
+	if (f->inline_data) {
+		fuse_reply_buf(req, (const char *)f->inline_data + off,
+			       end - off);
+		return 0;
+	}
+	first = vs_file_find_chunk(f, off);
+	for (k = first; k < f->nchunks && f->chunks[k].offset < end; k++)
+		;
+	npieces = k - first;
+	bv = malloc(sizeof(*bv) + npieces * sizeof(bv->buf[0]));
+	held = malloc(npieces * sizeof(*held));
+	if (!bv || !held)
+		abort();
+	{
+		struct fuse_bufvec empty = FUSE_BUFVEC_INIT(0);
+
+		*bv = empty;
+	}
+	for (k = first; k < first + npieces; k++) {
 		const struct vs_chunk_ref *c = &f->chunks[k];
 		const struct fs_chunk *ch;
 		uint64_t from, to;
 
-		if (c->offset >= end)
-			break;
 		r = fs_cache_get(fs->cache, &c->id, &ch, NULL);
-		if (r < 0)
-			return -to_errno(r);
+		if (r < 0) {
+			r = -to_errno(r);
+			break;
+		}
+		held[n++] = ch;
 		if (ch->len != c->len) {
-			fs_cache_put(fs->cache, ch);
-			return -EIO;
+			r = -EIO;
+			break;
 		}
 		from = (uint64_t)off > c->offset ? off - c->offset : 0;
 		to = end < c->offset + c->len ? end - c->offset : c->len;
-		vs_buf_add(out, ch->data + from, to - from);
-		fs_cache_put(fs->cache, ch);
-		last = k;
+		bv->buf[k - first] = (struct fuse_buf){
+			.size = to - from,
+			.mem = (void *)(ch->data + from),
+		};
 	}
-	/* Sequential reader: load the next chunks before it asks. */
-	if ((uint64_t)off == h->next_off || off == 0) {
-		for (k = last + 1; k < f->nchunks && k <= last + 2; k++)
-			fs_cache_prefetch(fs->cache, &f->chunks[k].id);
+	if (r == 0) {
+		bv->count = npieces;
+		fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
 	}
-	h->next_off = end;
+	for (k = 0; k < n; k++)
+		fs_cache_put(fs->cache, held[k]);
+	free(held);
+	free(bv);
+	if (r == 0)
+		read_ahead(fs, h, off, end, first + npieces - 1);
 	return r;
 }
 
@@ -1221,20 +1278,16 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->fd >= 0) {
 		vs_buf_grow(&b, size);
 		n = pread(h->fd, b.data, size, off);
-		if (n < 0) {
+		if (n < 0)
 			fuse_reply_err(req, errno);
-		} else {
+		else
 			fuse_reply_buf(req, b.data, n);
-		}
 		vs_buf_release(&b);
 		return;
 	}
-	r = read_object(fs, h, size, off, &b);
+	r = reply_object(req, fs, h, size, off);
 	if (r < 0)
 		fuse_reply_err(req, -r);
-	else
-		fuse_reply_buf(req, b.data, b.len);
-	vs_buf_release(&b);
 }
 
 /* Valid replies: fuse_reply_write, fuse_reply_err. */
