@@ -1254,7 +1254,7 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 	}
 	if (r == 0) {
 		bv->count = npieces;
-		fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+		fuse_reply_data(req, bv, 0);
 	}
 	for (k = 0; k < n; k++)
 		fs_cache_put(fs->cache, held[k]);
@@ -1937,8 +1937,6 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_POSIX_ACL;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	/* Changes come through this mount or are announced by fs_on_change;
 	 * mtime changes must not drop snapshot pages. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
