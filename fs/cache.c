@@ -146,8 +146,10 @@ static int acquire(struct fs_cache *c, const struct vs_id *id,
 		while (e->loading)
 			pthread_cond_wait(&c->loaded, &c->lock);
 		if (e->error) {
+			/* The loader has unhashed it; the last waiter frees. */
 			r = e->error;
-			e->refs--;
+			if (--e->refs == 0)
+				entry_free(e);
 			return vs_error_set(err, r, "cannot read a chunk (%s)",
 					    vs_strerror(r));
 		}

@@ -1213,8 +1213,14 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 	}
 	end = f->size - off < size ? f->size : off + size;
 	if (f->inline_data) {
-		fuse_reply_buf(req, (const char *)f->inline_data + off,
-			       end - off);
+		/*
+		 * A copy: once the kernel has the reply it may release the
+		 * file (and free f) before fuse_reply_buf even returns.
+		 */
+		char tmp[VS_FILE_INLINE_MAX];
+
+		memcpy(tmp, f->inline_data + off, end - off);
+		fuse_reply_buf(req, tmp, end - off);
 		return 0;
 	}
 	first = vs_file_find_chunk(f, off);
@@ -1253,6 +1259,9 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 		};
 	}
 	if (r == 0) {
+		/* Before the reply: once it is sent, the kernel may release
+		 * the file and h with it. */
+		read_ahead(fs, h, off, end, first + npieces - 1);
 		bv->count = npieces;
 		fuse_reply_data(req, bv, 0);
 	}
@@ -1260,8 +1269,6 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 		fs_cache_put(fs->cache, held[k]);
 	free(held);
 	free(bv);
-	if (r == 0)
-		read_ahead(fs, h, off, end, first + npieces - 1);
 	return r;
 }
 
