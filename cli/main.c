@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 	  "options:\n"
 	  "  --chunk-avg SIZE   average chunk size in KiB, a power of two\n"
 	  "                     (min = avg/4, max = avg*4; default 256)\n"
-	  "  --level N          zstd level, 1-19 (default 3)\n",
+	  "  --level N          zstd level, 1-19 (default 1)\n",
 	  CLI_NO_STORE },
 	{ "create", cmd_create, "create dataset|model NAME",
 	  "Create a repository datasets/NAME or models/NAME.",
