@@ -109,6 +109,8 @@ struct ingest {
 	struct timespec last_progress;
 
 	struct vs_kv_batch *cache_batch;
+	struct cache_slot *cache;	/* the loaded stat cache */
+	size_t ncache;			/* slots, a power of two (0: none) */
 };
 
 static void *xcalloc(size_t n, size_t size)
@@ -319,25 +321,100 @@ static void cache_value(const struct stat *st, const struct vs_id *id,
 	vs_buf_add(v, id->b, VS_ID_LEN);
 }
 
+/*
+ * The branch's stat cache, read with one scan before the walk: one
+ * sequential pass instead of a random read per file.  Open addressing on
+ * the path; values are the encoded entries.
+ */
+struct cache_slot {
+	char *path;		/* NULL: empty slot */
+	struct vs_buf val;
+};
+
+static uint64_t hash_path(const char *p)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static void cache_load(struct ingest *in)
+{
+	struct vs_buf prefix = VS_BUF_INIT;
+	struct vs_kv_iter *it;
+	size_t n = 0, k;
+
+	cache_prefix(in, &prefix);
+	it = vs_kv_iter_new(in->s->kv, VS_CF_META, prefix.data, prefix.len);
+	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it))
+		n++;
+	vs_kv_iter_free(it);
+	in->ncache = 16;
+	while (in->ncache < 2 * n)
+		in->ncache *= 2;
+	in->cache = xcalloc(in->ncache, sizeof(*in->cache));
+	it = vs_kv_iter_new(in->s->kv, VS_CF_META, prefix.data, prefix.len);
+	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
+		size_t klen, vlen;
+		const char *key = vs_kv_iter_key(it, &klen);
+		const char *v = vs_kv_iter_value(it, &vlen);
+		char *path = strndup(key + prefix.len, klen - prefix.len);
+
+		if (!path)
+			abort();
+		for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
+		     k = (k + 1) & (in->ncache - 1))
+			;
+		in->cache[k].path = path;
+		vs_buf_init(&in->cache[k].val, vlen);
+		vs_buf_add(&in->cache[k].val, v, vlen);
+	}
+	vs_kv_iter_free(it);
+	vs_buf_release(&prefix);
+}
+
+static void cache_free(struct ingest *in)
+{
+	size_t k;
+
+	for (k = 0; k < in->ncache; k++) {
+		free(in->cache[k].path);
+		vs_buf_release(&in->cache[k].val);
+	}
+	free(in->cache);
+}
+
+/*
+ * A hit reuses the cached file id without reading the file.  The id is not
+ * checked against the objects: nothing removes objects a stat cache names
+ * (NEEDSWORK: a future gc must count them as live or drop stat caches).
+ */
 static bool cache_lookup(struct ingest *in, const char *path,
 			 const struct stat *st, struct vs_id *id)
 {
-	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT, want = VS_BUF_INIT;
+	struct vs_buf want = VS_BUF_INIT;
 	struct vs_id zero = { { 0 } };
 	bool hit = false;
+	size_t k;
 
-	cache_prefix(in, &k);
-	vs_buf_addstr(&k, path);
-	if (vs_kv_get(in->s->kv, VS_CF_META, k.data, k.len, &v, NULL) == 0) {
+	if (!in->ncache)
+		return false;
+	for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
+	     k = (k + 1) & (in->ncache - 1)) {
+		const struct vs_buf *v = &in->cache[k].val;
+
+		if (strcmp(in->cache[k].path, path))
+			continue;
 		cache_value(st, &zero, &want);
-		if (v.len == want.len &&
-		    !memcmp(v.data, want.data, want.len - VS_ID_LEN)) {
-			memcpy(id->b, v.data + v.len - VS_ID_LEN, VS_ID_LEN);
-			hit = vs_object_has(in->s, id);
+		if (v->len == want.len &&
+		    !memcmp(v->data, want.data, want.len - VS_ID_LEN)) {
+			memcpy(id->b, v->data + v->len - VS_ID_LEN, VS_ID_LEN);
+			hit = true;
 		}
+		break;
 	}
-	vs_buf_release(&k);
-	vs_buf_release(&v);
 	vs_buf_release(&want);
 	return hit;
 }
@@ -868,6 +945,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	cache_prefix(&in, &prefix);
 	vs_kv_batch_delete_prefix(in.cache_batch, s->kv, VS_CF_META,
 				  prefix.data, prefix.len);
+	cache_load(&in);
 	vs_buf_reset(&path);
 	rc = plan(&in, &in.root, &path, -1);
 	if (rc < 0)
@@ -925,6 +1003,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 out:
 	vs_commit_release(&c);
 	vs_kv_batch_free(in.cache_batch);
+	cache_free(&in);
 	files_release(&in);
 	node_release(&in.root);
 	if (in.rootfd >= 0)

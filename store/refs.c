@@ -269,29 +269,29 @@ int vs_branch_get(struct vs_store *s, const struct vs_repo *r,
 	return rc;
 }
 
-int vs_branch_list(struct vs_store *s, const struct vs_repo *r,
-		   int (*fn)(const char *name, const struct vs_id *id,
-			     void *arg),
-		   void *arg, struct vs_error *err)
+/*
+ * Calls each(name, value) for every key of type ('B' or 'T') of repository
+ * r, in name order; non-zero from each stops the scan and is returned.
+ */
+static int scan_named(struct vs_store *s, char type, const struct vs_repo *r,
+		      int (*each)(const char *name, const void *v,
+				  size_t vlen, void *arg),
+		      void *arg, struct vs_error *err)
 {
 	struct vs_buf prefix = VS_BUF_INIT, name = VS_BUF_INIT;
 	struct vs_kv_iter *it;
 	int rc = 0;
 
-	named_key(&prefix, 'B', r, NULL);
+	named_key(&prefix, type, r, NULL);
 	it = vs_kv_iter_new(s->kv, VS_CF_REFS, prefix.data, prefix.len);
 	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
 		size_t klen, vlen;
 		const char *k = vs_kv_iter_key(it, &klen);
-		const char *v = vs_kv_iter_value(it, &vlen);
-		struct vs_id id;
+		const void *v = vs_kv_iter_value(it, &vlen);
 
-		if (vlen != VS_ID_LEN)
-			continue;
-		memcpy(id.b, v, VS_ID_LEN);
 		vs_buf_reset(&name);
 		vs_buf_add(&name, k + prefix.len, klen - prefix.len);
-		rc = fn(name.data, &id, arg);
+		rc = each(name.data, v, vlen, arg);
 		if (rc)
 			break;
 	}
@@ -301,6 +301,33 @@ int vs_branch_list(struct vs_store *s, const struct vs_repo *r,
 	vs_buf_release(&prefix);
 	vs_buf_release(&name);
 	return rc;
+}
+
+struct branch_scan {
+	int (*fn)(const char *name, const struct vs_id *id, void *arg);
+	void *arg;
+};
+
+static int each_branch_value(const char *name, const void *v, size_t vlen,
+			     void *arg)
+{
+	struct branch_scan *bs = arg;
+	struct vs_id id;
+
+	if (vlen != VS_ID_LEN)
+		return 0;
+	memcpy(id.b, v, VS_ID_LEN);
+	return bs->fn(name, &id, bs->arg);
+}
+
+int vs_branch_list(struct vs_store *s, const struct vs_repo *r,
+		   int (*fn)(const char *name, const struct vs_id *id,
+			     void *arg),
+		   void *arg, struct vs_error *err)
+{
+	struct branch_scan bs = { fn, arg };
+
+	return scan_named(s, 'B', r, each_branch_value, &bs, err);
 }
 
 int vs_branch_update(struct vs_store *s, const struct vs_repo *r,
@@ -441,38 +468,33 @@ int vs_tag_get(struct vs_store *s, const struct vs_repo *r, const char *name,
 	return rc;
 }
 
+struct tag_scan {
+	int (*fn)(const char *name, const struct vs_tag *tag, void *arg);
+	void *arg;
+};
+
+static int each_tag_value(const char *name, const void *v, size_t vlen,
+			  void *arg)
+{
+	struct tag_scan *ts = arg;
+	struct vs_tag tag;
+	int rc;
+
+	if (vs_tag_decode(&tag, v, vlen) < 0)
+		return 0;
+	rc = ts->fn(name, &tag, ts->arg);
+	vs_tag_release(&tag);
+	return rc;
+}
+
 int vs_tag_list(struct vs_store *s, const struct vs_repo *r,
 		int (*fn)(const char *name, const struct vs_tag *tag,
 			  void *arg),
 		void *arg, struct vs_error *err)
 {
-	struct vs_buf prefix = VS_BUF_INIT, name = VS_BUF_INIT;
-	struct vs_kv_iter *it;
-	int rc = 0;
+	struct tag_scan ts = { fn, arg };
 
-	named_key(&prefix, 'T', r, NULL);
-	it = vs_kv_iter_new(s->kv, VS_CF_REFS, prefix.data, prefix.len);
-	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
-		size_t klen, vlen;
-		const char *k = vs_kv_iter_key(it, &klen);
-		const void *v = vs_kv_iter_value(it, &vlen);
-		struct vs_tag tag;
-
-		if (vs_tag_decode(&tag, v, vlen) < 0)
-			continue;
-		vs_buf_reset(&name);
-		vs_buf_add(&name, k + prefix.len, klen - prefix.len);
-		rc = fn(name.data, &tag, arg);
-		vs_tag_release(&tag);
-		if (rc)
-			break;
-	}
-	if (!rc)
-		rc = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
-	vs_buf_release(&prefix);
-	vs_buf_release(&name);
-	return rc;
+	return scan_named(s, 'T', r, each_tag_value, &ts, err);
 }
 
 struct each {
