@@ -360,10 +360,12 @@ static void cache_load(struct ingest *in)
 		size_t klen, vlen;
 		const char *key = vs_kv_iter_key(it, &klen);
 		const char *v = vs_kv_iter_value(it, &vlen);
-		char *path = strndup(key + prefix.len, klen - prefix.len);
+		char *path = malloc(klen - prefix.len + 1);
 
 		if (!path)
 			abort();
+		memcpy(path, key + prefix.len, klen - prefix.len);
+		path[klen - prefix.len] = '\0';
 		for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
 		     k = (k + 1) & (in->ncache - 1))
 			;

@@ -88,9 +88,12 @@ static int entry_decode(struct vs_stage_entry *e, const void *data,
 	case VS_STAGE_SYMLINK:
 		p = vs_cursor_bytes(&c, &n);
 		if (p) {
-			e->target = strndup((const char *)p, n);
+			/* Not NUL-terminated in the encoding. */
+			e->target = malloc(n + 1);
 			if (!e->target)
 				abort();
+			memcpy(e->target, p, n);
+			e->target[n] = '\0';
 		}
 		break;
 	case VS_STAGE_DIR:
