@@ -26,7 +26,8 @@ static const struct cli_command commands[] = {
 	  "NAME: 1-64 characters of a-z 0-9 . _ -, starting with a letter or "
 	  "digit.\n", 0 },
 	{ "list", cmd_list, "list [--json]",
-	  "List the repositories and their branches.", NULL, 0 },
+	  "List the repositories (with --json, also their branches).", NULL,
+	  0 },
 	{ "commit", cmd_commit,
 	  "commit REPO [--from DIR] [-m MSG] [--branch B] [--meta KEY=VALUE]...",
 	  "Snapshot DIR (or the head's staged changes) as the next commit.",
