@@ -115,6 +115,14 @@ void cli_args_init(struct cli_args *a, int argc, char **argv);
 int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 	       const struct cli_opt *opts);
 
+/*
+ * For commands that take only on/off options and no argument: sets on[i]
+ * for each opts[i] given.  Returns 0, or CLI_USAGE after printing a usage
+ * error (an argument, an unknown option).
+ */
+int cli_parse_flags(struct cmd_ctx *ctx, int argc, char **argv,
+		    const struct cli_opt *opts, bool *on);
+
 /* --- output helpers ---------------------------------------------------- */
 
 /* "2026-11-25T08:00:00Z" */

@@ -158,19 +158,10 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct list_state ls = { .ctx = ctx };
 	struct vs_error e = { 0 };
-	struct cli_args a;
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j')
-			json = true;
-		else
-			return cli_usage(ctx, "unexpected argument '%s'",
-					 a.arg);
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse_flags(ctx, argc, argv, opts, &json))
 		return CLI_USAGE;
 	ls.s = cli_store(ctx);
 	if (!ls.s)
@@ -202,21 +193,12 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_stats st;
 	struct vs_store *s;
-	struct cli_args a;
 	uint64_t unique, stored;
 	char b1[32], b2[32], b3[32];
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j')
-			json = true;
-		else
-			return cli_usage(ctx, "unexpected argument '%s'",
-					 a.arg);
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse_flags(ctx, argc, argv, opts, &json))
 		return CLI_USAGE;
 	s = cli_store(ctx);
 	if (!s)
@@ -299,19 +281,10 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	struct verify_progress vp;
 	struct vs_error e = { 0 };
 	struct vs_store *s;
-	struct cli_args a;
 	char b[32];
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'f')
-			vo.full = true;
-		else
-			return cli_usage(ctx, "unexpected argument '%s'",
-					 a.arg);
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse_flags(ctx, argc, argv, opts, &vo.full))
 		return CLI_USAGE;
 	s = cli_store(ctx);
 	if (!s)

@@ -213,6 +213,24 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 	return cli_getopt(ctx, a, opts);
 }
 
+int cli_parse_flags(struct cmd_ctx *ctx, int argc, char **argv,
+		    const struct cli_opt *opts, bool *on)
+{
+	struct cli_args a;
+	int o, i;
+
+	cli_args_init(&a, argc, argv);
+	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+		if (o == 0)
+			return cli_usage(ctx, "unexpected argument '%s'",
+					 a.arg);
+		for (i = 0; opts[i].id; i++)
+			if (opts[i].id == o)
+				on[i] = true;
+	}
+	return o == CLI_OPT_ERROR ? CLI_USAGE : 0;
+}
+
 /* --- output -------------------------------------------------------------- */
 
 void cli_format_time(uint64_t t, char out[32])

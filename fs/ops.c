@@ -1358,43 +1358,71 @@ static int entry_for(struct fs *fs, fuse_ino_t parent, const char *name,
 	return do_lookup(fs, parent, name, e);
 }
 
+/*
+ * The start of every operation that adds parent/name to a head: the parent
+ * must be a writable directory of a head and the name valid and free.  On
+ * success returns 0 with fs->head_lock held and *p, *pn (the parent's
+ * state) and *path (malloc'ed) filled; end_new_entry() releases them.  On
+ * failure nothing is held.
+ */
+static int begin_new_entry(struct fs *fs, fuse_ino_t parent, const char *name,
+			   struct fs_inode **p, struct hnode *pn, char **path)
+{
+	struct hnode n;
+	int r;
+
+	r = writable_dir(fs, parent, p);
+	if (r < 0)
+		return r;
+	if (!vs_name_valid(name, strlen(name)))
+		return -EINVAL;
+	pthread_mutex_lock(&fs->head_lock);
+	r = head_resolve(fs, &(*p)->head, (*p)->path, pn);
+	if (r == 0 && pn->type != VS_ENTRY_DIR) {
+		hnode_release(pn);
+		r = -ENOTDIR;
+	}
+	if (r < 0) {
+		pthread_mutex_unlock(&fs->head_lock);
+		return r;
+	}
+	*path = join((*p)->path, name);
+	if (head_resolve(fs, &(*p)->head, *path, &n) == 0) {
+		hnode_release(&n);
+		hnode_release(pn);
+		pthread_mutex_unlock(&fs->head_lock);
+		free(*path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static void end_new_entry(struct fs *fs, struct hnode *pn, char *path)
+{
+	hnode_release(pn);
+	pthread_mutex_unlock(&fs->head_lock);
+	free(path);
+}
+
 static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
 		     mode_t mode, struct fuse_file_info *fi,
 		     struct fuse_entry_param *e)
 {
 	struct vs_stage_entry se = { .type = VS_STAGE_DATA };
 	struct fs_inode *p;
-	struct hnode pn, n;
+	struct hnode pn;
 	struct handle *h;
 	uint64_t num;
 	char *path;
 	int r, fd;
 
-	r = writable_dir(fs, parent, &p);
+	r = begin_new_entry(fs, parent, name, &p, &pn, &path);
 	if (r < 0)
 		return r;
-	if (!vs_name_valid(name, strlen(name)))
-		return -EINVAL;
-	path = join(p->path, name);
-	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &p->head, p->path, &pn);
-	if (r == 0 && pn.type != VS_ENTRY_DIR)
-		r = -ENOTDIR;
-	if (r < 0)
-		goto out;
-	r = head_resolve(fs, &p->head, path, &n);
-	if (r == 0) {
-		hnode_release(&n);
-		if (fi && (fi->flags & O_EXCL))
-			r = -EEXIST;
-		else
-			r = -EEXIST;	/* the kernel looks up first */
-		goto out_parent;
-	}
 	r = vs_staging_new_datafile(fs->s, &num, &fd, NULL);
 	if (r < 0) {
 		r = -to_errno(r);
-		goto out_parent;
+		goto out;
 	}
 	se.datafile = num;
 	se.flags = (mode & S_IXUSR) ? VS_STAGE_EXEC : 0;
@@ -1402,7 +1430,7 @@ static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (r < 0) {
 		close(fd);
 		r = -to_errno(r);
-		goto out_parent;
+		goto out;
 	}
 	if (fi) {
 		h = handle_new();
@@ -1412,11 +1440,8 @@ static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
 		close(fd);
 	}
 	r = entry_for(fs, parent, name, e);
-out_parent:
-	hnode_release(&pn);
 out:
-	pthread_mutex_unlock(&fs->head_lock);
-	free(path);
+	end_new_entry(fs, &pn, path);
 	return r;
 }
 
@@ -1461,29 +1486,14 @@ static int do_make(struct fs *fs, fuse_ino_t parent, const char *name,
 {
 	struct vs_stage_entry se = *tmpl;
 	struct fs_inode *p;
-	struct hnode pn, n;
+	struct hnode pn;
 	struct vs_node bn;
 	char *path;
 	int r;
 
-	r = writable_dir(fs, parent, &p);
+	r = begin_new_entry(fs, parent, name, &p, &pn, &path);
 	if (r < 0)
 		return r;
-	if (!vs_name_valid(name, strlen(name)))
-		return -EINVAL;
-	path = join(p->path, name);
-	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &p->head, p->path, &pn);
-	if (r == 0 && pn.type != VS_ENTRY_DIR)
-		r = -ENOTDIR;
-	if (r < 0)
-		goto out;
-	r = head_resolve(fs, &p->head, path, &n);
-	if (r == 0) {
-		hnode_release(&n);
-		r = -EEXIST;
-		goto out_parent;
-	}
 	/* Over a removed base entry, a new directory must hide its past. */
 	if (se.type == VS_STAGE_DIR && pn.base_visible && pn.base.exists &&
 	    vs_path_lookup(fs->s, &pn.base.root.id, pn.base.root.size, path,
@@ -1491,11 +1501,7 @@ static int do_make(struct fs *fs, fuse_ino_t parent, const char *name,
 		se.flags |= VS_STAGE_OPAQUE;
 	r = vs_staging_put(fs->s, &p->head, base_of(&pn), path, &se, NULL);
 	r = r < 0 ? -to_errno(r) : entry_for(fs, parent, name, e);
-out_parent:
-	hnode_release(&pn);
-out:
-	pthread_mutex_unlock(&fs->head_lock);
-	free(path);
+	end_new_entry(fs, &pn, path);
 	return r;
 }
 
