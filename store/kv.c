@@ -7,8 +7,13 @@
 #include "kv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -89,6 +94,22 @@ static rocksdb_options_t *kv_cf_options(struct vs_kv *kv, enum vs_cf cf)
 	return o;
 }
 
+/* Whether the file system under dir accepts O_DIRECT (tmpfs may not). */
+static bool direct_io_works(const char *dir)
+{
+	char probe[PATH_MAX];
+	int fd;
+
+	if (snprintf(probe, sizeof(probe), "%s/CURRENT", dir) >=
+	    (int)sizeof(probe))
+		return false;
+	fd = open(probe, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	       struct vs_error *err)
 {
@@ -120,6 +141,8 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	rocksdb_options_set_max_log_file_size(kv->db_opts, 4 << 20);
 	rocksdb_options_set_info_log_level(kv->db_opts, 2 /* warn */);
 	rocksdb_options_set_max_open_files(kv->db_opts, 512);
+	if ((flags & VS_KV_DIRECT_READS) && direct_io_works(path))
+		rocksdb_options_set_use_direct_reads(kv->db_opts, 1);
 	/*
 	 * Unlogged writes to several families (a chunk and its size record)
 	 * must reach disk together: flush every family at once.
@@ -199,15 +222,14 @@ void vs_kv_close(struct vs_kv *kv)
 	free(kv);
 }
 
-int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
-	      struct vs_buf *val, struct vs_error *err)
+int vs_kv_get_pinned(struct vs_kv *kv, enum vs_cf cf, const void *key,
+		     size_t klen, const void **val, size_t *vlen,
+		     struct vs_kv_pin **pin, struct vs_error *err)
 {
 	rocksdb_pinnableslice_t *ps;
-	const char *v;
-	size_t vlen;
 	char *msg = NULL;
 
-	vs_buf_reset(val);
+	*pin = NULL;
 	ps = rocksdb_get_pinned_cf(kv->db, cf == VS_CF_CHUNKS ? kv->ropts_chunks
 							     : kv->ropts,
 				   kv->cf[cf], key, klen, &msg);
@@ -215,10 +237,31 @@ int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 		return kv_fail(err, msg, "read failed");
 	if (!ps)
 		return VS_E_NOTFOUND;
-	v = rocksdb_pinnableslice_value(ps, &vlen);
-	vs_buf_add(val, v, vlen);
-	rocksdb_pinnableslice_destroy(ps);
+	*val = rocksdb_pinnableslice_value(ps, vlen);
+	*pin = (struct vs_kv_pin *)ps;
 	return 0;
+}
+
+void vs_kv_unpin(struct vs_kv_pin *pin)
+{
+	if (pin)
+		rocksdb_pinnableslice_destroy((rocksdb_pinnableslice_t *)pin);
+}
+
+int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
+	      struct vs_buf *val, struct vs_error *err)
+{
+	struct vs_kv_pin *pin;
+	const void *v;
+	size_t vlen;
+	int r;
+
+	vs_buf_reset(val);
+	r = vs_kv_get_pinned(kv, cf, key, klen, &v, &vlen, &pin, err);
+	if (r == 0)
+		vs_buf_add(val, v, vlen);
+	vs_kv_unpin(pin);
+	return r;
 }
 
 bool vs_kv_has(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen)

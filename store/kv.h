@@ -43,11 +43,17 @@ enum vs_kv_flags {
 	VS_KV_CREATE = 1 << 0,	/* create the database if missing */
 	VS_KV_SYNC = 1 << 1,	/* vs_kv_write: WAL + fsync */
 	VS_KV_NOWAL = 1 << 2,	/* vs_kv_write: unlogged, as vs_kv_put */
+	/*
+	 * vs_kv_open: read tables and blobs with O_DIRECT where the file
+	 * system allows it (silently buffered where it does not).
+	 */
+	VS_KV_DIRECT_READS = 1 << 3,
 };
 
 struct vs_kv;
 struct vs_kv_batch;
 struct vs_kv_iter;
+struct vs_kv_pin;
 
 /* Opens (or creates) the database at path.  *out is freed with vs_kv_close. */
 int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
@@ -61,6 +67,15 @@ void vs_kv_close(struct vs_kv *kv);
  */
 int vs_kv_get(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 	      struct vs_buf *val, struct vs_error *err);
+/*
+ * The same without the copy: *val points into RocksDB's memory, borrowed
+ * until vs_kv_unpin(pin).  *pin is NULL (nothing to unpin) unless 0.
+ */
+int vs_kv_get_pinned(struct vs_kv *kv, enum vs_cf cf, const void *key,
+		     size_t klen, const void **val, size_t *vlen,
+		     struct vs_kv_pin **pin, struct vs_error *err);
+/* Accepts NULL. */
+void vs_kv_unpin(struct vs_kv_pin *pin);
 /* True if key exists (a read error counts as absent). */
 bool vs_kv_has(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen);
 /* Unlogged put, see note 1.  0 or VS_E_KV. */

@@ -353,6 +353,12 @@ static int store_lock(const char *abs, int *fd_out, struct vs_error *err)
 int vs_store_open(const char *dir, struct vs_store **out,
 		  struct vs_error *err)
 {
+	return vs_store_open_flags(dir, 0, out, err);
+}
+
+int vs_store_open_flags(const char *dir, unsigned flags,
+			struct vs_store **out, struct vs_error *err)
+{
 	struct vs_buf text = VS_BUF_INIT;
 	struct vs_store *s;
 	char *config = NULL, *db = NULL;
@@ -386,7 +392,8 @@ int vs_store_open(const char *dir, struct vs_store **out,
 	if (r < 0)
 		goto fail;
 	db = path_join(s->path, DB_NAME);
-	r = vs_kv_open(db, 0, &s->kv, err);
+	r = vs_kv_open(db, flags & VS_STORE_DIRECT_READS ?
+			       VS_KV_DIRECT_READS : 0, &s->kv, err);
 	if (r < 0)
 		goto fail;
 	s->zctx = vs_zctx_new(s->config.zstd_level);
@@ -479,27 +486,17 @@ int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 	struct vs_buf val = VS_BUF_INIT, sizes = VS_BUF_INIT;
 	uint8_t key[1 + VS_ID_LEN];
 	struct vs_kv_batch *b;
-	size_t hdr;
 	int r;
 
 	/* The size record is written with the body: it stands for both. */
 	if (vs_chunk_has(s, id))
 		return 0;
-	vs_buf_grow(&val, len + 16);
-	vs_buf_addch(&val, VS_CODEC_ZSTD);
-	vs_buf_add_varint(&val, len);
-	hdr = val.len;
-	r = vs_compress(z, data, len, &val);
+	r = vs_codec_encode(z, data, len,
+			    s->config.format >= 2 ? VS_CODEC_ALLOW_PLANES : 0,
+			    &val);
 	if (r < 0) {
 		vs_buf_release(&val);
 		return vs_error_set(err, r, "cannot compress a chunk");
-	}
-	/* Keep it raw unless zstd saves at least 1/32 of it. */
-	if (val.len - hdr > len - len / 32) {
-		vs_buf_setlen(&val, 0);
-		vs_buf_addch(&val, VS_CODEC_RAW);
-		vs_buf_add_varint(&val, len);
-		vs_buf_add(&val, data, len);
 	}
 	vs_buf_add_varint(&sizes, len);
 	vs_buf_add_varint(&sizes, val.len);
@@ -523,36 +520,14 @@ int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 }
 
 static int chunk_decode(struct vs_zctx *z, const struct vs_id *id,
-			const struct vs_buf *val, struct vs_buf *out,
+			const void *val, size_t len, struct vs_buf *out,
 			struct vs_error *err)
 {
-	struct vs_cursor c;
-	struct vs_id check;
 	char hex[VS_ID_HEXLEN + 1];
-	uint8_t codec;
-	uint64_t raw_len;
-	size_t left;
-	int r = 0;
+	struct vs_id check;
 
-	vs_cursor_init(&c, val->data, val->len);
-	codec = vs_cursor_u8(&c);
-	raw_len = vs_cursor_varint(&c);
-	left = vs_cursor_left(&c);
-	if (!vs_cursor_ok(&c) || raw_len > (64u << 20))
+	if (vs_codec_decode(z, val, len, out) < 0)
 		goto corrupt;
-	vs_buf_reset(out);
-	if (codec == VS_CODEC_RAW) {
-		if (left != raw_len)
-			goto corrupt;
-		vs_buf_add(out, vs_cursor_take(&c, left), left);
-	} else if (codec == VS_CODEC_ZSTD) {
-		r = vs_decompress(z, vs_cursor_take(&c, left), left, raw_len,
-				  out);
-		if (r < 0)
-			goto corrupt;
-	} else {
-		goto corrupt;
-	}
 	vs_hash(out->data, out->len, &check);
 	if (!vs_id_equal(&check, id))
 		goto corrupt;
@@ -566,27 +541,27 @@ corrupt:
 int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 		 struct vs_buf *out, struct vs_error *err)
 {
-	struct vs_buf val = VS_BUF_INIT;
 	char hex[VS_ID_HEXLEN + 1];
+	struct vs_kv_pin *pin;
+	const void *val;
+	size_t len;
 	int r;
 
-	r = vs_kv_get(s->kv, VS_CF_CHUNKS, id->b, VS_ID_LEN, &val, err);
-	if (r == VS_E_NOTFOUND) {
-		r = vs_error_set(err, r, "chunk %s is missing",
-				 vs_id_to_hex(id, hex));
-		goto out;
-	}
+	r = vs_kv_get_pinned(s->kv, VS_CF_CHUNKS, id->b, VS_ID_LEN, &val, &len,
+			     &pin, err);
+	if (r == VS_E_NOTFOUND)
+		return vs_error_set(err, r, "chunk %s is missing",
+				    vs_id_to_hex(id, hex));
 	if (r < 0)
-		goto out;
+		return r;
 	if (z) {
-		r = chunk_decode(z, id, &val, out, err);
+		r = chunk_decode(z, id, val, len, out, err);
 	} else {
 		pthread_mutex_lock(&s->zctx_lock);
-		r = chunk_decode(s->zctx, id, &val, out, err);
+		r = chunk_decode(s->zctx, id, val, len, out, err);
 		pthread_mutex_unlock(&s->zctx_lock);
 	}
-out:
-	vs_buf_release(&val);
+	vs_kv_unpin(pin);
 	return r;
 }
 

@@ -17,8 +17,7 @@
  *  3. chunk and object puts are unlogged (kv.h note 1); only a later ref
  *     update, preceded by vs_kv_flush(), makes them reachable.
  *
- * Chunk value encoding (VS_CF_CHUNKS, key = raw id):
- *   codec(u8: 0 raw, 1 zstd)  raw_len(varint)  payload
+ * Chunk value encoding (VS_CF_CHUNKS, key = raw id): codec.h.
  * Chunk sizes (VS_CF_META, key = 'c' + raw id): raw_len, stored_len (varints),
  * so statistics need not read chunk bodies.
  */
@@ -32,19 +31,20 @@
 
 #include "buf.h"
 #include "chunker.h"
+#include "codec.h"
 #include "compress.h"
 #include "error.h"
 #include "hash.h"
 #include "kv.h"
 #include "object.h"
 
-#define VS_STORE_FORMAT 1
+/*
+ * Format 1: the first.  Format 2: chunk values may use VS_CODEC_PLANES.
+ * A store of format 1 stays format 1 (its chunks never use planes), so older
+ * varve binaries keep reading it.
+ */
+#define VS_STORE_FORMAT 2
 #define VS_STORE_DIRNAME ".varve"
-
-enum vs_chunk_codec {
-	VS_CODEC_RAW = 0,
-	VS_CODEC_ZSTD = 1,
-};
 
 struct vs_config {
 	int format;
@@ -90,6 +90,20 @@ int vs_store_create(const char *dir, const struct vs_config *cfg,
  */
 int vs_store_open(const char *dir, struct vs_store **out,
 		  struct vs_error *err);
+
+enum vs_store_flags {
+	/*
+	 * Read chunk bodies around the page cache (O_DIRECT where the file
+	 * system has it).  For the mount daemon: the kernel already caches
+	 * what it serves, decompressed, so a second, compressed copy in the
+	 * page cache costs memory and CPU for nothing.
+	 */
+	VS_STORE_DIRECT_READS = 1 << 0,
+};
+
+/* vs_store_open with enum vs_store_flags. */
+int vs_store_open_flags(const char *dir, unsigned flags,
+			struct vs_store **out, struct vs_error *err);
 void vs_store_close(struct vs_store *s);
 
 /*

@@ -140,7 +140,7 @@ fi
 
 # --- a store of a future format ---------------------------------------------------------------
 cp "$STORE/config" "$TMP/config.orig"
-sed -i -E 's/^([[:space:]]*format[[:space:]]*=[[:space:]]*)1[[:space:]]*$/\199/' "$STORE/config"
+sed -i -E 's/^([[:space:]]*format[[:space:]]*=[[:space:]]*)[0-9]+[[:space:]]*$/\199/' "$STORE/config"
 grep -qE '^[[:space:]]*format[[:space:]]*=[[:space:]]*99' "$STORE/config" ||
 	fail "could not set format = 99 in $STORE/config"
 cp "$STORE/config" "$TMP/config.99"

@@ -399,6 +399,49 @@ static void expect_corrupt_chunk(struct vs_store *s, const struct vs_id *id,
 	vs_buf_release(&out);
 }
 
+/* float32-like: noisy mantissa bytes, a sign-and-exponent byte of few values. */
+static void fill_weights(uint8_t *p, size_t len, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i + 4 <= len; i += 4) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 24);
+		p[i + 1] = (uint8_t)(seed >> 17);
+		p[i + 2] = (uint8_t)(seed >> 9);
+		p[i + 3] = (uint8_t)(0x3c + (seed >> 30));
+	}
+}
+
+/* Byte planes in a format 2 store; never in a format 1 store. */
+static void test_chunk_planes_by_format(void **state)
+{
+	struct tu_env *e = *state;
+	struct vs_buf val = VS_BUF_INIT;
+	struct vs_put_stats st = { 0 };
+	size_t len = 200000;
+	uint8_t *w = malloc(len);
+	struct vs_id id;
+
+	assert_non_null(w);
+	assert_int_equal(e->s->config.format, 2);
+	fill_weights(w, len, 7);
+	put_chunk(e->s, w, len, &id, &st);
+	raw_value(e->s, &id, &val);
+	assert_int_equal((uint8_t)val.data[0], VS_CODEC_PLANES);
+	check_chunk(e->s, &id, w, len);
+
+	e->s->config.format = 1;
+	fill_weights(w, len, 8);
+	put_chunk(e->s, w, len, &id, &st);
+	raw_value(e->s, &id, &val);
+	assert_int_not_equal((uint8_t)val.data[0], VS_CODEC_PLANES);
+	check_chunk(e->s, &id, w, len);
+	e->s->config.format = VS_STORE_FORMAT;
+	vs_buf_release(&val);
+	free(w);
+}
+
 static void test_chunk_corrupt(void **state)
 {
 	struct tu_env *e = *state;
@@ -861,6 +904,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locate, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_chunk_roundtrip,
+						setup_env, teardown_env),
+		cmocka_unit_test_setup_teardown(test_chunk_planes_by_format,
 						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_chunk_corrupt, setup_env,
 						teardown_env),
