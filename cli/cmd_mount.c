@@ -151,7 +151,7 @@ static int serve(const char *store_dir, struct fs_opts *fo, int ready_fd,
 	struct daemon_arg d = { .ready_fd = ready_fd, .mnt = fo->mountpoint };
 	int r;
 
-	r = vs_store_open(store_dir, &d.s, e);
+	r = vs_store_open_flags(store_dir, VS_STORE_DIRECT_READS, &d.s, e);
 	if (r < 0)
 		return r;
 	fo->ready = daemon_ready;

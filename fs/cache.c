@@ -11,7 +11,7 @@
 #include "banned.h"
 
 #define NBUCKETS 4096
-#define PREFETCH_THREADS 4
+#define PREFETCH_THREADS 8
 #define PREFETCH_QUEUE 64
 
 struct entry {
@@ -19,6 +19,7 @@ struct entry {
 	struct vs_id id;
 	struct vs_buf buf;
 	int refs;			/* guarded by cache lock */
+	size_t served;			/* bytes replied, guarded by lock */
 	bool loading;			/* guarded by cache lock */
 	int error;			/* load failure, guarded by lock */
 	struct entry *hnext;		/* bucket chain */
@@ -222,12 +223,28 @@ static void release_locked(struct fs_cache *c, struct entry *e)
 	evict(c);
 }
 
-void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk)
+void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
+		  size_t served)
 {
 	struct entry *e = (struct entry *)chunk;
 
 	pthread_mutex_lock(&c->lock);
-	release_locked(c, e);
+	e->served += served;
+	if (e->refs == 1 && !e->error && e->served >= e->buf.len) {
+		/*
+		 * Every byte has gone to the kernel, which keeps snapshot
+		 * pages in its own cache: free the memory now, so that a
+		 * long sequential read recycles a few MiB instead of
+		 * faulting in fresh pages until the limit.
+		 */
+		lru_unlink(e);
+		unhash(c, e);
+		c->bytes -= e->buf.len;
+		c->stats.bytes = c->bytes;
+		entry_free(e);
+	} else {
+		release_locked(c, e);
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -33,7 +33,13 @@ void fs_cache_free(struct fs_cache *c);
  */
 int fs_cache_get(struct fs_cache *c, const struct vs_id *id,
 		 const struct fs_chunk **out, struct vs_error *err);
-void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk);
+/*
+ * Releases a reference after served bytes of the chunk were replied.  Once
+ * replies have covered the whole chunk the kernel has it in its page cache,
+ * so the entry is dropped as soon as nobody holds it.
+ */
+void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
+		  size_t served);
 
 /* Asks a prefetch thread to load id if it is not cached; never blocks. */
 void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id);

@@ -1032,7 +1032,7 @@ static int copy_content(struct fs *fs, const struct vs_id *id, int fd)
 		if (pwrite(fd, c->data, c->len, f.chunks[k].offset) !=
 		    (ssize_t)c->len)
 			r = -errno ? -errno : -EIO;
-		fs_cache_put(fs->cache, c);
+		fs_cache_put(fs->cache, c, 0);
 	}
 	vs_file_release(&f);
 	return r;
@@ -1266,7 +1266,8 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 		fuse_reply_data(req, bv, 0);
 	}
 	for (k = 0; k < n; k++)
-		fs_cache_put(fs->cache, held[k]);
+		fs_cache_put(fs->cache, held[k],
+			     r == 0 ? bv->buf[k].size : 0);
 	free(held);
 	free(bv);
 	return r;
@@ -1816,6 +1817,14 @@ static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
 	struct fs_cache_stats cs;
 	char hex[VS_ID_HEXLEN + 1];
 
+	/*
+	 * No security labels here.  "Not supported" rather than "no such
+	 * attribute": ls -l then stops asking for security.selinux after the
+	 * first entry, instead of sending one request per entry (the kernel
+	 * caches no xattr answer of a FUSE file system).
+	 */
+	if (!strncmp(name, "security.", 9))
+		return -EOPNOTSUPP;
 	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STORE)) {
 		vs_buf_addstr(out, fs->s->path);
 		return 0;
