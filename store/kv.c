@@ -15,9 +15,50 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+#include <pthread.h>
+
 #include <rocksdb/c.h>
 
+#include "crc32c.h"
 #include "banned.h"
+
+/*
+ * RocksDB checksums every blob it writes, and its WAL and MANIFEST records,
+ * with CRC-32C through rocksdb::crc32c::Extend().  Debian builds librocksdb
+ * for any x86-64 CPU, which leaves it a table-driven CRC: about a third of
+ * the flush thread's time when a commit writes chunk bodies, measured.  That
+ * function is exported and called through the PLT, so the definition below,
+ * in the varve binary, is the one the dynamic linker binds librocksdb's
+ * calls to (ELF symbol interposition, as for malloc).  It computes the same
+ * function with the SSE4.2 crc32 instruction, and hands over to RocksDB's
+ * own definition (RTLD_NEXT) on a CPU without it.  test_kv checks the two
+ * agree.  With another librocksdb that does not export the symbol, this is
+ * simply never called.
+ */
+typedef uint32_t crc32c_extend_fn(uint32_t, const char *, size_t);
+static crc32c_extend_fn *rocksdb_crc32c_extend;
+static bool crc32c_hw;
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_choose(void)
+{
+	crc32c_hw = vs_crc32c_hw_ok();
+	if (!crc32c_hw)
+		*(void **)&rocksdb_crc32c_extend =
+			dlsym(RTLD_NEXT, "_ZN7rocksdb6crc32c6ExtendEjPKcm");
+}
+
+uint32_t vs_kv_rocksdb_crc32c_extend(uint32_t crc, const char *buf,
+				     size_t size)
+{
+	pthread_once(&crc32c_once, crc32c_choose);
+	if (crc32c_hw)
+		return vs_crc32c_hw(crc, buf, size);
+	if (!rocksdb_crc32c_extend)
+		abort();	/* cannot be: librocksdb defines it */
+	return rocksdb_crc32c_extend(crc, buf, size);
+}
 
 static const char *const cf_names[VS_CF_COUNT] = {
 	[VS_CF_DEFAULT] = "default",

@@ -55,6 +55,14 @@ struct vs_kv_batch;
 struct vs_kv_iter;
 struct vs_kv_pin;
 
+/*
+ * librocksdb's rocksdb::crc32c::Extend, as varve provides it (kv.c explains
+ * why); declared here for test_kv.
+ */
+uint32_t vs_kv_rocksdb_crc32c_extend(uint32_t crc, const char *buf,
+				     size_t size)
+	__asm__("_ZN7rocksdb6crc32c6ExtendEjPKcm");
+
 /* Opens (or creates) the database at path.  *out is freed with vs_kv_close. */
 int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	       struct vs_error *err);
