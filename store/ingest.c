@@ -194,23 +194,18 @@ static void path_add(struct vs_buf *p, const char *name)
 	vs_buf_addstr(p, name);
 }
 
-/* Reads the directory fd (consumed) at relative path into n's kids. */
-static int walk_dir(struct ingest *in, int fd, struct vs_buf *path,
-		    struct node *n)
+/*
+ * Reads the directory d at relative path into n's kids, sorted by name, each
+ * with its lstat.  Returns 0 or a negative error (message in in->err, under
+ * the walk's lock since several walkers may fail at once).
+ */
+static int read_dir(struct ingest *in, DIR *d, const char *path,
+		    struct node *n, pthread_mutex_t *lock)
 {
 	struct dirent *de;
-	DIR *d;
-	size_t i, base = path->len;
+	struct vs_buf full = VS_BUF_INIT;
 	int r = 0;
 
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
-		return vs_error_set(in->err, r, "cannot read directory '%s' "
-				    "(%s)", path->len ? path->data : ".",
-				    strerror(-r));
-	}
 	for (;;) {
 		struct node *k;
 		struct stat st;
@@ -218,33 +213,30 @@ static int walk_dir(struct ingest *in, int fd, struct vs_buf *path,
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno) {
-				r = vs_error_set(in->err, -errno,
-						 "cannot read directory '%s' "
-						 "(%s)", path->len ?
-						 path->data : ".",
-						 strerror(errno));
-			}
+			r = -errno;
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) < 0) {
-			r = vs_error_set(in->err, -errno, "cannot stat '%s/%s' "
-					 "(%s)", path->data, de->d_name,
-					 strerror(errno));
-			break;
+			r = -errno;
+			pthread_mutex_lock(lock);
+			vs_error_set(in->err, r, "cannot stat '%s/%s' (%s)",
+				     path, de->d_name, strerror(-r));
+			pthread_mutex_unlock(lock);
+			goto out;
 		}
 		if (S_ISDIR(st.st_mode) && st.st_dev == in->store_st.st_dev &&
 		    st.st_ino == in->store_st.st_ino)
 			continue;
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
 		    !S_ISLNK(st.st_mode)) {
-			path_add(path, de->d_name);
+			vs_buf_reset(&full);
+			vs_buf_addstr(&full, path);
+			path_add(&full, de->d_name);
 			warn(in, "skipping %s '%s'", kind_of(st.st_mode),
-			     path->data);
-			vs_buf_setlen(path, base);
+			     full.data);
 			continue;
 		}
 		if (n->nkids == n->kalloc) {
@@ -269,31 +261,157 @@ static int walk_dir(struct ingest *in, int fd, struct vs_buf *path,
 			k->type = VS_ENTRY_FILE;
 	}
 	if (r < 0) {
-		closedir(d);
-		return r;
+		pthread_mutex_lock(lock);
+		vs_error_set(in->err, r, "cannot read directory '%s' (%s)",
+			     *path ? path : ".", strerror(-r));
+		pthread_mutex_unlock(lock);
 	}
-	if (n->nkids > 1)
+	if (r == 0 && n->nkids > 1)
 		qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+out:
+	vs_buf_release(&full);
+	return r;
+}
 
-	for (i = 0; i < n->nkids && r == 0; i++) {
-		struct node *k = &n->kids[i];
-		int sub;
+/*
+ * The walk: WALKERS threads take directories from a stack, read and lstat
+ * their entries (read_dir) and push their subdirectories.  A cold walk is
+ * a disk round trip per inode block, which several threads overlap.  A
+ * directory's kids array is complete before any of its subdirectories is
+ * pushed, so the node pointers in the stack stay valid.
+ */
+#define WALKERS 8
+
+struct walk_task {
+	int fd;			/* the directory, open */
+	char *path;		/* relative to the root, "" for the root */
+	struct node *n;
+};
+
+struct walk {
+	struct ingest *in;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct walk_task *stack;	/* guarded by lock */
+	size_t depth, cap, busy;	/* guarded by lock */
+	int err;			/* the first error, guarded by lock */
+};
+
+static void walk_push(struct walk *w, int fd, char *path, struct node *n)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->stack = xrealloc(w->stack, w->cap * sizeof(*w->stack));
+	}
+	w->stack[w->depth++] = (struct walk_task){ fd, path, n };
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Reads one directory and pushes its subdirectories; consumes t. */
+static int walk_one(struct walk *w, struct walk_task *t)
+{
+	struct ingest *in = w->in;
+	struct vs_buf sub = VS_BUF_INIT;
+	DIR *d;
+	size_t i;
+	int r, fd;
+
+	d = fdopendir(t->fd);
+	if (!d) {
+		r = -errno;
+		close(t->fd);
+		pthread_mutex_lock(&w->lock);
+		vs_error_set(in->err, r, "cannot read directory '%s' (%s)",
+			     *t->path ? t->path : ".", strerror(-r));
+		pthread_mutex_unlock(&w->lock);
+		goto out;
+	}
+	r = read_dir(in, d, t->path, t->n, &w->lock);
+	for (i = 0; i < t->n->nkids && r == 0; i++) {
+		struct node *k = &t->n->kids[i];
 
 		if (k->type != VS_ENTRY_DIR)
 			continue;
-		path_add(path, k->name);
-		sub = openat(dirfd(d), k->name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
-			r = vs_error_set(in->err, -errno, "cannot open "
-					 "directory '%s' (%s)", path->data,
-					 strerror(errno));
-		else
-			r = walk_dir(in, sub, path, k);
-		vs_buf_setlen(path, base);
+		vs_buf_reset(&sub);
+		vs_buf_addstr(&sub, t->path);
+		path_add(&sub, k->name);
+		fd = openat(dirfd(d), k->name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			pthread_mutex_lock(&w->lock);
+			vs_error_set(in->err, r, "cannot open directory '%s' "
+				     "(%s)", sub.data, strerror(-r));
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		walk_push(w, fd, vs_buf_detach(&sub, NULL), k);
 	}
 	closedir(d);
+out:
+	vs_buf_release(&sub);
+	free(t->path);
 	return r;
+}
+
+static void *walker_main(void *arg)
+{
+	struct walk *w = arg;
+	struct walk_task t;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->depth && w->busy)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->depth)
+			break;	/* nothing queued, nobody to queue more */
+		t = w->stack[--w->depth];
+		if (w->err) {
+			/* Drain after a failure. */
+			close(t.fd);
+			free(t.path);
+			continue;
+		}
+		w->busy++;
+		pthread_mutex_unlock(&w->lock);
+		r = walk_one(w, &t);
+		pthread_mutex_lock(&w->lock);
+		if (r < 0 && !w->err)
+			w->err = r;
+		w->busy--;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Reads the tree under the directory fd (consumed) into root's kids. */
+static int walk_tree(struct ingest *in, int fd, struct node *root)
+{
+	struct walk w = { .in = in };
+	pthread_t threads[WALKERS];
+	char *top = strdup("");
+	int t, started = 0;
+
+	if (!top)
+		abort();
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	walk_push(&w, fd, top, root);
+	for (t = 0; t < WALKERS; t++)
+		if (pthread_create(&threads[t], NULL, walker_main, &w) == 0)
+			started++;
+	if (!started)
+		walker_main(&w);
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	free(w.stack);
+	return w.err;
 }
 
 /* --- stat cache ----------------------------------------------------------- */
@@ -940,7 +1058,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 		goto out;
 	}
 	in.root.type = VS_ENTRY_DIR;
-	rc = walk_dir(&in, fd, &path, &in.root);
+	rc = walk_tree(&in, fd, &in.root);
 	if (rc < 0)
 		goto out;
 	in.cache_batch = vs_kv_batch_new();
