@@ -447,6 +447,7 @@ static void cache_value(const struct stat *st, const struct vs_id *id,
 struct cache_slot {
 	char *path;		/* NULL: empty slot */
 	struct vs_buf val;
+	bool kept;		/* this commit records path again */
 };
 
 static uint64_t hash_path(const char *p)
@@ -495,6 +496,20 @@ static void cache_load(struct ingest *in)
 	vs_buf_release(&prefix);
 }
 
+/* The loaded entry for path, or NULL. */
+static struct cache_slot *cache_find(struct ingest *in, const char *path)
+{
+	size_t k;
+
+	if (!in->ncache)
+		return NULL;
+	for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
+	     k = (k + 1) & (in->ncache - 1))
+		if (!strcmp(in->cache[k].path, path))
+			return &in->cache[k];
+	return NULL;
+}
+
 static void cache_free(struct ingest *in)
 {
 	size_t k;
@@ -514,36 +529,34 @@ static void cache_free(struct ingest *in)
 static bool cache_lookup(struct ingest *in, const char *path,
 			 const struct stat *st, struct vs_id *id)
 {
+	struct cache_slot *slot = cache_find(in, path);
 	struct vs_buf want = VS_BUF_INIT;
 	struct vs_id zero = { { 0 } };
 	bool hit = false;
-	size_t k;
 
-	if (!in->ncache)
+	if (!slot)
 		return false;
-	for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
-	     k = (k + 1) & (in->ncache - 1)) {
-		const struct vs_buf *v = &in->cache[k].val;
-
-		if (strcmp(in->cache[k].path, path))
-			continue;
-		cache_value(st, &zero, &want);
-		if (v->len == want.len &&
-		    !memcmp(v->data, want.data, want.len - VS_ID_LEN)) {
-			memcpy(id->b, v->data + v->len - VS_ID_LEN, VS_ID_LEN);
-			hit = true;
-		}
-		break;
+	cache_value(st, &zero, &want);
+	if (slot->val.len == want.len &&
+	    !memcmp(slot->val.data, want.data, want.len - VS_ID_LEN)) {
+		memcpy(id->b, slot->val.data + slot->val.len - VS_ID_LEN,
+		       VS_ID_LEN);
+		hit = true;
 	}
 	vs_buf_release(&want);
 	return hit;
 }
 
+/*
+ * Records path in the new stat cache.  Only differences from the loaded
+ * cache go into the batch (cache_finish deletes what was not recorded), so
+ * a commit of a small change writes a small batch.
+ */
 static void cache_record(struct ingest *in, const char *path,
 			 const struct stat *st, const struct vs_id *id)
 {
 	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT;
-
+	struct cache_slot *slot;
 	int64_t window = st->st_mtim.tv_nsec || st->st_ctim.tv_nsec
 				 ? RACY_FINE_NS
 				 : RACY_COARSE_NS;
@@ -551,13 +564,36 @@ static void cache_record(struct ingest *in, const char *path,
 	if (ts_ns(&st->st_mtim) >= in->start_ns - window ||
 	    ts_ns(&st->st_ctim) >= in->start_ns - window)
 		return;
-	cache_prefix(in, &k);
-	vs_buf_addstr(&k, path);
 	cache_value(st, id, &v);
-	vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META, k.data, k.len,
-			v.data, v.len);
+	slot = cache_find(in, path);
+	if (slot)
+		slot->kept = true;
+	if (!slot || slot->val.len != v.len ||
+	    memcmp(slot->val.data, v.data, v.len)) {
+		cache_prefix(in, &k);
+		vs_buf_addstr(&k, path);
+		vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META, k.data,
+				k.len, v.data, v.len);
+	}
 	vs_buf_release(&k);
 	vs_buf_release(&v);
+}
+
+/* Deletes the loaded entries that this commit did not record again. */
+static void cache_finish(struct ingest *in)
+{
+	struct vs_buf k = VS_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < in->ncache; i++) {
+		if (!in->cache[i].path || in->cache[i].kept)
+			continue;
+		cache_prefix(in, &k);
+		vs_buf_addstr(&k, in->cache[i].path);
+		vs_kv_batch_delete(in->cache_batch, in->s->kv, VS_CF_META,
+				   k.data, k.len);
+	}
+	vs_buf_release(&k);
 }
 
 /*
@@ -1005,7 +1041,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 		  struct vs_ingest_result *res, struct vs_error *err)
 {
 	struct ingest in = { 0 };
-	struct vs_buf path = VS_BUF_INIT, prefix = VS_BUF_INIT;
+	struct vs_buf path = VS_BUF_INIT;
 	struct vs_commit c;
 	struct vs_id head, tree_of_head;
 	struct timespec now;
@@ -1062,9 +1098,6 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	if (rc < 0)
 		goto out;
 	in.cache_batch = vs_kv_batch_new();
-	cache_prefix(&in, &prefix);
-	vs_kv_batch_delete_prefix(in.cache_batch, s->kv, VS_CF_META,
-				  prefix.data, prefix.len);
 	cache_load(&in);
 	vs_buf_reset(&path);
 	rc = plan(&in, &in.root, &path, -1);
@@ -1080,6 +1113,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	rc = assemble_tree(&in, &in.root);
 	if (rc < 0)
 		goto out;
+	cache_finish(&in);
 
 	/* The threads' counters reach in.prog only through report(). */
 	in.prog.new_chunks = atomic_load(&in.new_chunks);
@@ -1129,7 +1163,6 @@ out:
 	if (in.rootfd >= 0)
 		close(in.rootfd);
 	vs_buf_release(&path);
-	vs_buf_release(&prefix);
 	return rc;
 }
 

@@ -338,6 +338,34 @@ static void poke(const char *path, off_t off, time_t mtime)
 	assert_int_equal(st.st_mtim.tv_sec, mtime);
 }
 
+/* The entries of branch's stat cache; has: whether path is among them. */
+static size_t cache_entries(struct fx *fx, const char *branch,
+			    const char *path, bool *has)
+{
+	struct vs_buf prefix = VS_BUF_INIT;
+	struct vs_kv_iter *it;
+	size_t n = 0, klen;
+
+	vs_buf_addch(&prefix, 'S');
+	vs_buf_addstr(&prefix, "datasets/d");
+	vs_buf_addch(&prefix, '\0');
+	vs_buf_addstr(&prefix, branch);
+	vs_buf_addch(&prefix, '\0');
+	*has = false;
+	it = vs_kv_iter_new(fx->e->s->kv, VS_CF_META, prefix.data, prefix.len);
+	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
+		const char *k = vs_kv_iter_key(it, &klen);
+
+		if (klen - prefix.len == strlen(path) &&
+		    !memcmp(k + prefix.len, path, klen - prefix.len))
+			*has = true;
+		n++;
+	}
+	vs_kv_iter_free(it);
+	vs_buf_release(&prefix);
+	return n;
+}
+
 static void test_incremental(void **state)
 {
 	struct fx *fx = *state;
@@ -393,6 +421,27 @@ static void test_incremental(void **state)
 	assert_int_equal(commit(fx, NULL, 2, &r1), 0);
 	assert_true(r1.created);
 	assert_true(tu_commit_matches_dir(fx->e->s, &r1.commit, fx->src));
+
+	/*
+	 * The cache is written as a difference: a removed file leaves it,
+	 * the others stay (the just-poked file is too new to be cached).
+	 */
+	{
+		bool has;
+		size_t before = cache_entries(fx, "main", "a/one.txt", &has);
+
+		assert_true(has);
+		assert_true(before >= 7);
+		assert_int_equal(unlink(tu_join(p, fx->src, "a/one.txt")), 0);
+		assert_int_equal(commit(fx, NULL, 2, &r1), 0);
+		assert_true(r1.created);
+		assert_true(r1.stats.files_read <= 1);	/* text.txt */
+		assert_true(cache_entries(fx, "main", "a/one.txt", &has) >=
+			    before - 1);
+		assert_false(has);
+		cache_entries(fx, "main", "a/b/two.txt", &has);
+		assert_true(has);
+	}
 }
 
 /* --- failures ---------------------------------------------------------------- */
