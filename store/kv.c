@@ -182,6 +182,11 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	rocksdb_options_set_max_log_file_size(kv->db_opts, 4 << 20);
 	rocksdb_options_set_info_log_level(kv->db_opts, 2 /* warn */);
 	rocksdb_options_set_max_open_files(kv->db_opts, 512);
+	/*
+	 * Start writing flushed files out as they grow, so the sync that
+	 * ends each flush (and a commit's last one) finds little left to do.
+	 */
+	rocksdb_options_set_bytes_per_sync(kv->db_opts, 1 << 20);
 	if ((flags & VS_KV_DIRECT_READS) && direct_io_works(path))
 		rocksdb_options_set_use_direct_reads(kv->db_opts, 1);
 	/*

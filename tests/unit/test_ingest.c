@@ -615,6 +615,39 @@ static void test_threads_identical(void **state)
 	assert_true(tu_commit_matches_dir(fx->e->s, &r4.commit, fx->src));
 }
 
+/*
+ * Files between 4 and 64 MiB are read with O_DIRECT where the file system
+ * allows it: every length around the 4 KiB alignment comes back byte for
+ * byte, and a second commit finds every chunk already stored.
+ */
+static void test_direct_reads(void **state)
+{
+	static const size_t sizes[] = {
+		4 * TU_MIB - 1, 4 * TU_MIB, 4 * TU_MIB + 1,
+		5 * TU_MIB + 4095, 9 * TU_MIB + 123,
+	};
+	struct fx *fx = *state;
+	struct vs_ingest_result r1, r2;
+	size_t max = 9 * TU_MIB + 123, i;
+	uint8_t *buf = malloc(max);
+	char p[PATH_MAX], name[32];
+
+	assert_non_null(buf);
+	tu_fill_random(buf, max, 77);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(name, sizeof(name), "big%zu", i);
+		/* Different offsets: no file is a prefix of another. */
+		tu_write(tu_join(p, fx->src, name), buf + i, sizes[i] - i,
+			 0644);
+	}
+	free(buf);
+	assert_int_equal(commit(fx, NULL, 2, &r1), 0);
+	assert_int_equal(r1.stats.files_read, 5);
+	assert_true(tu_commit_matches_dir(fx->e->s, &r1.commit, fx->src));
+	assert_int_equal(commit(fx, "again", 2, &r2), 0);
+	assert_int_equal(r2.stats.new_chunks, 0);
+}
+
 /* --- single files --------------------------------------------------------- */
 
 static void ingest_fd(struct fx *fx, const char *path, struct vs_id *id,
@@ -707,6 +740,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_source, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta_message, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_direct_reads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
 						teardown),

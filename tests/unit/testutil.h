@@ -34,6 +34,7 @@
 #include "store.h"
 
 #define TU_KIB 1024u
+#define TU_MIB (1024u * TU_KIB)
 
 /* --- data ---------------------------------------------------------------- */
 
