@@ -84,6 +84,11 @@ void cli_print_help(FILE *f, const struct cli_command *cmd);
 
 /* Opens the store for the command (once); NULL after printing an error. */
 struct vs_store *cli_store(struct cmd_ctx *ctx);
+/*
+ * Where cli_store() finds (or found) the store, without opening it: a
+ * malloc'ed path (caller frees), or NULL if there is none.
+ */
+char *cli_store_dir(struct cmd_ctx *ctx);
 
 /* --- option parsing (reentrant; the daemon runs commands in threads) ---- */
 

@@ -37,6 +37,7 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct vs_ingest_opts io = { 0 };
 	struct vs_ingest_result res;
+	struct vs_scan *scan = NULL;
 	struct vs_error e = { 0 };
 	struct cli_progress bar;
 	struct vs_meta *meta = NULL;
@@ -105,6 +106,15 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 		r = cli_error(ctx, "invalid branch name '%s'", io.branch);
 		goto out;
 	}
+	io.warn = commit_warn;
+	io.warn_arg = ctx;
+	if (from) {
+		/* Walk the source while the store opens. */
+		char *store_dir = cli_store_dir(ctx);
+
+		scan = vs_scan_start(from, store_dir, &io);
+		free(store_dir);
+	}
 	s = cli_store(ctx);
 	if (!s) {
 		r = CLI_FAIL;
@@ -117,10 +127,9 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	cli_progress_init(&bar, ctx, "commit");
 	io.progress = commit_progress;
 	io.progress_arg = &bar;
-	io.warn = commit_warn;
-	io.warn_arg = ctx;
 	if (from) {
-		r = vs_ingest_dir(s, &repo, from, &io, &res, &e);
+		r = vs_ingest_scanned(s, &repo, scan, &io, &res, &e);
+		scan = NULL;
 	} else {
 		struct vs_head h = { .repo = repo };
 
@@ -154,6 +163,7 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 			(unsigned long long)res.stats.files_read);
 	r = CLI_OK;
 out:
+	vs_scan_free(scan);
 	for (i = 0; i < nmeta; i++) {
 		free(meta[i].key);
 		free(meta[i].value);

@@ -82,6 +82,18 @@ void cli_print_help(FILE *f, const struct cli_command *cmd)
 		fprintf(f, "\n%s", cmd->help);
 }
 
+char *cli_store_dir(struct cmd_ctx *ctx)
+{
+	char *dir = NULL;
+
+	if (ctx->store)
+		return strdup(ctx->store->path);
+	if (vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
+			    ctx->cwd, &dir, NULL) < 0)
+		return NULL;
+	return dir;
+}
+
 struct vs_store *cli_store(struct cmd_ctx *ctx)
 {
 	struct vs_error e = { 0 };

@@ -107,7 +107,6 @@ struct ingest {
 	const char *branch;
 	struct vs_error *err;
 	int rootfd;
-	struct stat store_st;
 	int64_t start_ns;
 
 	struct node root;
@@ -221,12 +220,78 @@ static void path_add(struct vs_buf *p, const char *name)
 }
 
 /*
- * Reads the directory d at relative path into n's kids, sorted by name, each
- * with its lstat.  Returns 0 or a negative error (message in in->err, under
- * the walk's lock since several walkers may fail at once).
+ * The walk: WALKERS threads take directories from a stack, read and lstat
+ * their entries and push their subdirectories.  A cold walk is a disk round
+ * trip per inode block, which several threads overlap; and it runs in the
+ * background from vs_scan_start() on, so that it also overlaps whatever the
+ * caller does meanwhile (opening the store).  A directory's kids array is
+ * complete and sorted before any of its subdirectories is pushed, so node
+ * pointers in the stack stay valid.
  */
-static int read_dir(struct ingest *in, DIR *d, const char *path,
-		    struct node *n, pthread_mutex_t *lock)
+#define WALKERS 8
+
+struct walk_task {
+	int fd;			/* the directory, open */
+	char *path;		/* relative to the root, "" for the root */
+	struct node *n;
+};
+
+struct vs_scan {
+	struct node root;
+	int rootfd;			/* -1 if dir could not be opened */
+	struct stat store_st;		/* skipped where it appears */
+	int64_t start_ns;		/* the clock before any lstat */
+	const struct vs_ingest_opts *opts;
+	pthread_t threads[WALKERS];
+	int nthreads;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct walk_task *stack;	/* guarded by lock */
+	size_t depth, cap, busy;	/* guarded by lock */
+	int err;			/* the first error, guarded by lock */
+	struct vs_error emsg;		/* its message, guarded by lock */
+};
+
+static void scan_warn(struct vs_scan *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void scan_warn(struct vs_scan *sc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!sc->opts->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sc->opts->warn(sc->opts->warn_arg, msg);
+}
+
+/* Records the first failure of the walk; returns r. */
+static int scan_fail(struct vs_scan *sc, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int scan_fail(struct vs_scan *sc, int r, const char *fmt, ...)
+{
+	char msg[sizeof(sc->emsg.msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&sc->lock);
+	if (!sc->err) {
+		sc->err = r;
+		vs_error_set(&sc->emsg, r, "%s", msg);
+	}
+	pthread_mutex_unlock(&sc->lock);
+	return r;
+}
+
+/* Reads the directory d at relative path into n's kids, sorted by name. */
+static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
+		    struct node *n)
 {
 	struct dirent *de;
 	struct vs_buf full = VS_BUF_INIT;
@@ -239,30 +304,31 @@ static int read_dir(struct ingest *in, DIR *d, const char *path,
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			r = -errno;
+			if (errno)
+				r = scan_fail(sc, -errno, "cannot read "
+					      "directory '%s' (%s)",
+					      *path ? path : ".",
+					      strerror(errno));
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) < 0) {
-			r = -errno;
-			pthread_mutex_lock(lock);
-			vs_error_set(in->err, r, "cannot stat '%s/%s' (%s)",
-				     path, de->d_name, strerror(-r));
-			pthread_mutex_unlock(lock);
-			goto out;
+			r = scan_fail(sc, -errno, "cannot stat '%s/%s' (%s)",
+				      path, de->d_name, strerror(errno));
+			break;
 		}
-		if (S_ISDIR(st.st_mode) && st.st_dev == in->store_st.st_dev &&
-		    st.st_ino == in->store_st.st_ino)
+		if (S_ISDIR(st.st_mode) && st.st_dev == sc->store_st.st_dev &&
+		    st.st_ino == sc->store_st.st_ino)
 			continue;
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
 		    !S_ISLNK(st.st_mode)) {
 			vs_buf_reset(&full);
 			vs_buf_addstr(&full, path);
 			path_add(&full, de->d_name);
-			warn(in, "skipping %s '%s'", kind_of(st.st_mode),
-			     full.data);
+			scan_warn(sc, "skipping %s '%s'", kind_of(st.st_mode),
+				  full.data);
 			continue;
 		}
 		if (n->nkids == n->kalloc) {
@@ -286,59 +352,27 @@ static int read_dir(struct ingest *in, DIR *d, const char *path,
 		else
 			k->type = VS_ENTRY_FILE;
 	}
-	if (r < 0) {
-		pthread_mutex_lock(lock);
-		vs_error_set(in->err, r, "cannot read directory '%s' (%s)",
-			     *path ? path : ".", strerror(-r));
-		pthread_mutex_unlock(lock);
-	}
 	if (r == 0 && n->nkids > 1)
 		qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
-out:
 	vs_buf_release(&full);
 	return r;
 }
 
-/*
- * The walk: WALKERS threads take directories from a stack, read and lstat
- * their entries (read_dir) and push their subdirectories.  A cold walk is
- * a disk round trip per inode block, which several threads overlap.  A
- * directory's kids array is complete before any of its subdirectories is
- * pushed, so the node pointers in the stack stay valid.
- */
-#define WALKERS 8
-
-struct walk_task {
-	int fd;			/* the directory, open */
-	char *path;		/* relative to the root, "" for the root */
-	struct node *n;
-};
-
-struct walk {
-	struct ingest *in;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct walk_task *stack;	/* guarded by lock */
-	size_t depth, cap, busy;	/* guarded by lock */
-	int err;			/* the first error, guarded by lock */
-};
-
-static void walk_push(struct walk *w, int fd, char *path, struct node *n)
+static void scan_push(struct vs_scan *sc, int fd, char *path, struct node *n)
 {
-	pthread_mutex_lock(&w->lock);
-	if (w->depth == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 64;
-		w->stack = xrealloc(w->stack, w->cap * sizeof(*w->stack));
+	pthread_mutex_lock(&sc->lock);
+	if (sc->depth == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		sc->stack = xrealloc(sc->stack, sc->cap * sizeof(*sc->stack));
 	}
-	w->stack[w->depth++] = (struct walk_task){ fd, path, n };
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	sc->stack[sc->depth++] = (struct walk_task){ fd, path, n };
+	pthread_cond_signal(&sc->cond);
+	pthread_mutex_unlock(&sc->lock);
 }
 
 /* Reads one directory and pushes its subdirectories; consumes t. */
-static int walk_one(struct walk *w, struct walk_task *t)
+static void walk_one(struct vs_scan *sc, struct walk_task *t)
 {
-	struct ingest *in = w->in;
 	struct vs_buf sub = VS_BUF_INIT;
 	DIR *d;
 	size_t i;
@@ -346,15 +380,12 @@ static int walk_one(struct walk *w, struct walk_task *t)
 
 	d = fdopendir(t->fd);
 	if (!d) {
-		r = -errno;
+		scan_fail(sc, -errno, "cannot read directory '%s' (%s)",
+			  *t->path ? t->path : ".", strerror(errno));
 		close(t->fd);
-		pthread_mutex_lock(&w->lock);
-		vs_error_set(in->err, r, "cannot read directory '%s' (%s)",
-			     *t->path ? t->path : ".", strerror(-r));
-		pthread_mutex_unlock(&w->lock);
 		goto out;
 	}
-	r = read_dir(in, d, t->path, t->n, &w->lock);
+	r = read_dir(sc, d, t->path, t->n);
 	for (i = 0; i < t->n->nkids && r == 0; i++) {
 		struct node *k = &t->n->kids[i];
 
@@ -366,78 +397,120 @@ static int walk_one(struct walk *w, struct walk_task *t)
 		fd = openat(dirfd(d), k->name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
-			r = -errno;
-			pthread_mutex_lock(&w->lock);
-			vs_error_set(in->err, r, "cannot open directory '%s' "
-				     "(%s)", sub.data, strerror(-r));
-			pthread_mutex_unlock(&w->lock);
+			r = scan_fail(sc, -errno, "cannot open directory '%s' "
+				      "(%s)", sub.data, strerror(errno));
 			break;
 		}
-		walk_push(w, fd, vs_buf_detach(&sub, NULL), k);
+		scan_push(sc, fd, vs_buf_detach(&sub, NULL), k);
 	}
 	closedir(d);
 out:
 	vs_buf_release(&sub);
 	free(t->path);
-	return r;
 }
 
 static void *walker_main(void *arg)
 {
-	struct walk *w = arg;
+	struct vs_scan *sc = arg;
 	struct walk_task t;
-	int r;
 
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&sc->lock);
 	for (;;) {
-		while (!w->depth && w->busy)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (!w->depth)
+		while (!sc->depth && sc->busy)
+			pthread_cond_wait(&sc->cond, &sc->lock);
+		if (!sc->depth)
 			break;	/* nothing queued, nobody to queue more */
-		t = w->stack[--w->depth];
-		if (w->err) {
+		t = sc->stack[--sc->depth];
+		if (sc->err) {
 			/* Drain after a failure. */
 			close(t.fd);
 			free(t.path);
 			continue;
 		}
-		w->busy++;
-		pthread_mutex_unlock(&w->lock);
-		r = walk_one(w, &t);
-		pthread_mutex_lock(&w->lock);
-		if (r < 0 && !w->err)
-			w->err = r;
-		w->busy--;
-		pthread_cond_broadcast(&w->cond);
+		sc->busy++;
+		pthread_mutex_unlock(&sc->lock);
+		walk_one(sc, &t);
+		pthread_mutex_lock(&sc->lock);
+		sc->busy--;
+		pthread_cond_broadcast(&sc->cond);
 	}
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&sc->lock);
 	return NULL;
 }
 
-/* Reads the tree under the directory fd (consumed) into root's kids. */
-static int walk_tree(struct ingest *in, int fd, struct node *root)
+struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
+			      const struct vs_ingest_opts *opts)
 {
-	struct walk w = { .in = in };
-	pthread_t threads[WALKERS];
-	char *top = strdup("");
-	int t, started = 0;
+	struct vs_scan *sc = xcalloc(1, sizeof(*sc));
+	struct timespec now;
+	char *top;
+	int fd;
 
+	/* The racy window (note 2) counts from before the first lstat. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	sc->start_ns = ts_ns(&now);
+	sc->opts = opts;
+	sc->rootfd = -1;
+	sc->root.type = VS_ENTRY_DIR;
+	pthread_mutex_init(&sc->lock, NULL);
+	pthread_cond_init(&sc->cond, NULL);
+	if (!store_dir || stat(store_dir, &sc->store_st) < 0)
+		memset(&sc->store_st, 0, sizeof(sc->store_st));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		scan_fail(sc, -errno, "cannot open directory '%s' (%s)", dir,
+			  strerror(errno));
+		return sc;
+	}
+	sc->rootfd = dup(fd);
+	if (sc->rootfd < 0) {
+		scan_fail(sc, -errno, "cannot open '%s' (%s)", dir,
+			  strerror(errno));
+		close(fd);
+		return sc;
+	}
+	top = strdup("");
 	if (!top)
 		abort();
-	pthread_mutex_init(&w.lock, NULL);
-	pthread_cond_init(&w.cond, NULL);
-	walk_push(&w, fd, top, root);
-	for (t = 0; t < WALKERS; t++)
-		if (pthread_create(&threads[t], NULL, walker_main, &w) == 0)
-			started++;
-	if (!started)
-		walker_main(&w);
-	for (t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
-	pthread_cond_destroy(&w.cond);
-	pthread_mutex_destroy(&w.lock);
-	free(w.stack);
-	return w.err;
+	scan_push(sc, fd, top, &sc->root);
+	for (sc->nthreads = 0; sc->nthreads < WALKERS; sc->nthreads++)
+		if (pthread_create(&sc->threads[sc->nthreads], NULL,
+				   walker_main, sc))
+			break;
+	if (!sc->nthreads)
+		walker_main(sc);
+	return sc;
+}
+
+/* Waits for the walk; 0 or its first error (message in err). */
+static int scan_finish(struct vs_scan *sc, struct vs_error *err)
+{
+	int t;
+
+	for (t = 0; t < sc->nthreads; t++)
+		pthread_join(sc->threads[t], NULL);
+	sc->nthreads = 0;
+	if (sc->err && err)
+		*err = sc->emsg;
+	return sc->err;
+}
+
+void vs_scan_free(struct vs_scan *sc)
+{
+	if (!sc)
+		return;
+	pthread_mutex_lock(&sc->lock);
+	if (!sc->err)
+		sc->err = -ECANCELED;	/* the walkers drain the stack */
+	pthread_mutex_unlock(&sc->lock);
+	scan_finish(sc, NULL);
+	node_release(&sc->root);
+	if (sc->rootfd >= 0)
+		close(sc->rootfd);
+	pthread_cond_destroy(&sc->cond);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc->stack);
+	free(sc);
 }
 
 /* --- stat cache ----------------------------------------------------------- */
@@ -1152,6 +1225,14 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 		  const char *dir, const struct vs_ingest_opts *opts,
 		  struct vs_ingest_result *res, struct vs_error *err)
 {
+	return vs_ingest_scanned(s, r, vs_scan_start(dir, s->path, opts), opts,
+				 res, err);
+}
+
+int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
+		      struct vs_scan *scan, const struct vs_ingest_opts *opts,
+		      struct vs_ingest_result *res, struct vs_error *err)
+{
 	struct ingest in = { 0 };
 	struct vs_buf path = VS_BUF_INIT;
 	struct vs_commit c;
@@ -1159,7 +1240,7 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	struct timespec now;
 	bool has_head;
 	size_t i;
-	int rc, fd;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	in.s = s;
@@ -1172,8 +1253,6 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 					: (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (in.nworkers < 1)
 		in.nworkers = 1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	in.start_ns = ts_ns(&now);
 	vs_commit_init(&c);
 
 	rc = vs_repo_check(s, r, err);
@@ -1188,27 +1267,15 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 	if (rc < 0 && rc != VS_E_NOTFOUND)
 		goto out;
 	has_head = rc == 0;
-	rc = 0;
-	if (stat(s->path, &in.store_st) < 0)
-		memset(&in.store_st, 0, sizeof(in.store_st));
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = vs_error_set(err, -errno, "cannot open directory '%s' (%s)",
-				  dir, strerror(errno));
-		goto out;
-	}
-	in.rootfd = dup(fd);
-	if (in.rootfd < 0) {
-		rc = vs_error_set(err, -errno, "cannot open '%s' (%s)", dir,
-				  strerror(errno));
-		close(fd);
-		goto out;
-	}
-	in.root.type = VS_ENTRY_DIR;
-	rc = walk_tree(&in, fd, &in.root);
+	rc = scan_finish(scan, err);
 	if (rc < 0)
 		goto out;
+	clock_gettime(CLOCK_REALTIME, &now);
+	in.start_ns = scan->start_ns;
+	in.root = scan->root;
+	memset(&scan->root, 0, sizeof(scan->root));
+	in.rootfd = scan->rootfd;
+	scan->rootfd = -1;
 	in.cache_batch = vs_kv_batch_new();
 	cache_load(&in);
 	vs_buf_reset(&path);
@@ -1275,6 +1342,7 @@ out:
 	if (in.rootfd >= 0)
 		close(in.rootfd);
 	vs_buf_release(&path);
+	vs_scan_free(scan);
 	return rc;
 }
 

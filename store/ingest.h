@@ -78,6 +78,23 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 		  struct vs_ingest_result *res, struct vs_error *err);
 
 /*
+ * vs_ingest_dir in two steps, so that walking the source overlaps opening
+ * the store.  vs_scan_start() starts walking dir in background threads
+ * (store_dir, if not NULL, is left out wherever it appears in the tree) and
+ * cannot fail: a failure of the walk is what vs_ingest_scanned() returns.
+ * opts must stay valid until then; its warn callback may be called from
+ * the walk's threads.  vs_ingest_scanned() consumes the scan, success or
+ * not; vs_scan_free() abandons one (accepts NULL).
+ */
+struct vs_scan;
+struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
+			      const struct vs_ingest_opts *opts);
+int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
+		      struct vs_scan *scan, const struct vs_ingest_opts *opts,
+		      struct vs_ingest_result *res, struct vs_error *err);
+void vs_scan_free(struct vs_scan *scan);
+
+/*
  * Stores the content of the open file fd (read from offset 0 to its end)
  * as a file object, in this thread.  *id and *size receive the result.
  * Returns 0, -errno from read, VS_E_KV or VS_E_COMPRESS.

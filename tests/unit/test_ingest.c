@@ -538,6 +538,44 @@ static void test_bad_source(void **state)
 	}
 }
 
+/*
+ * The two-step commit: a scan started before the store is used commits the
+ * same tree as vs_ingest_dir; a scan can be abandoned, even mid-walk; a
+ * failed walk is reported by vs_ingest_scanned.
+ */
+static void test_scan(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_opts o = { 0 };
+	struct vs_ingest_result r1, r2;
+	struct vs_error err = { 0 };
+	struct vs_id t1, t2;
+	char p[PATH_MAX];
+	int i;
+
+	tu_make_tree(fx->src, 9, 0);
+	for (i = 0; i < 20; i++)
+		vs_scan_free(vs_scan_start(fx->src, fx->e->s->path, &o));
+	vs_scan_free(NULL);
+	assert_int_equal(vs_ingest_scanned(fx->e->s, &fx->r,
+					   vs_scan_start(fx->src,
+							 fx->e->s->path, &o),
+					   &o, &r1, NULL), 0);
+	o.branch = "direct";
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &r2,
+				       NULL), 0);
+	t1 = commit_tree(fx, &r1.commit, NULL);
+	t2 = commit_tree(fx, &r2.commit, NULL);
+	assert_true(vs_id_equal(&t1, &t2));
+	assert_true(tu_commit_matches_dir(fx->e->s, &r1.commit, fx->src));
+	assert_int_equal(vs_ingest_scanned(fx->e->s, &fx->r,
+					   vs_scan_start(tu_join(p, fx->e->dir,
+								 "missing"),
+							 NULL, &o),
+					   &o, &r1, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "missing"));
+}
+
 static void test_meta_message(void **state)
 {
 	struct fx *fx = *state;
@@ -741,6 +779,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta_message, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_reads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
