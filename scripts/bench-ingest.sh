@@ -5,21 +5,26 @@
 # changed, committed/backed up again by each tool. Prints a table and the ratios
 # of varve against its peers measured in this same run. Not a timed test.
 #
-# usage: scripts/bench-ingest.sh [--size small|full] [--dir WORKDIR] [--keep]
+# Each measurement is the median of --runs cold runs, every run starting from the
+# same repository state (and the same cache, for restic and borg).
+#
+# usage: scripts/bench-ingest.sh [--size small|full] [--dir WORKDIR] [--runs N] [--keep]
 #   --size small   a quick run (~60 MiB) to check that the script works
 #   --dir DIR      work dir (default /tmp/varve-bench); the generated dataset is
 #                  kept there and reused by later runs of the same size
+#   --runs N       runs per measurement, the median is reported (default 3)
 #   --keep         keep the repositories after the run
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-size=full workdir=/tmp/varve-bench keep=0
+size=full workdir=/tmp/varve-bench keep=0 runs=3
 while (($#)); do
 	case "$1" in
 	--size) size=${2:?--size needs small or full}; shift 2 ;;
 	--dir) workdir=${2:?--dir needs a directory}; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench-ingest.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -146,21 +151,41 @@ drop_caches() {
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 rows=()
 declare -A secs stored
-# measure TOOL RUN REPO_DIR CMD...: cold run of CMD, records seconds and stored size
+# measure TOOL RUN REPO_DIR CMD...: the median of $runs cold runs of CMD, each from the
+# state REPO_DIR (and the tool's cache) had before the first; records the seconds and
+# the stored size after it.
 measure() {
 	local tool=$1 run=$2 repo=$3; shift 3
-	drop_caches
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >"$workdir/$tool-$run.log" 2>&1 || { cat "$workdir/$tool-$run.log" >&2; echo "bench-ingest.sh: $tool $run failed" >&2; exit 1; }
-	t1=$(date +%s.%N)
+	local state=("$repo") d i t0 t1 times=()
+	case $tool in
+	restic) state+=("$RESTIC_CACHE_DIR") ;;
+	borg*) state+=("$BORG_BASE_DIR") ;;
+	esac
+	for d in "${state[@]}"; do
+		rm -rf "$d.before"
+		if [[ -e $d ]]; then cp -a "$d" "$d.before"; fi
+	done
+	for ((i = 0; i < runs; i++)); do
+		if ((i)); then
+			for d in "${state[@]}"; do
+				rm -rf "$d"
+				if [[ -e $d.before ]]; then cp -a "$d.before" "$d"; fi
+			done
+		fi
+		drop_caches
+		t0=$(date +%s.%N)
+		"$@" >"$workdir/$tool-$run.log" 2>&1 || { cat "$workdir/$tool-$run.log" >&2; echo "bench-ingest.sh: $tool $run failed" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		times+=("$(calc "$t1 - $t0")")
+	done
+	for d in "${state[@]}"; do rm -rf "$d.before"; done
 	local s bytes
-	s=$(calc "$t1 - $t0")
+	s=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.6f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	bytes=$(du -sb "$repo" | cut -f1)
 	secs[$tool/$run]=$s
 	stored[$tool/$run]=$bytes
 	rows+=("$tool/$run")
-	printf '   %-14s %-3s %8.2f s\n' "$tool" "$run" "$s" >&2
+	printf '   %-14s %-3s %8.2f s  (runs: %s)\n' "$tool" "$run" "$s" "$(printf '%.2f ' "${times[@]}")" >&2
 }
 
 read_all() { find "$data" -type f -print0 | xargs -0 cat >/dev/null; }
@@ -230,7 +255,7 @@ grep -h '^committed' "$workdir/varve-v1.log" "$workdir/varve-v2.log" "$workdir/v
 
 # --- report ------------------------------------------------------------------------------------
 echo
-echo "dataset: $nfiles files, $((total_bytes >> 20)) MiB (v2: $((total2 >> 20)) MiB, v3: $((total3 >> 20)) MiB); page cache dropped: $([[ $can_drop == 1 ]] && echo yes || echo no)"
+echo "dataset: $nfiles files, $((total_bytes >> 20)) MiB (v2: $((total2 >> 20)) MiB, v3: $((total3 >> 20)) MiB); page cache dropped: $([[ $can_drop == 1 ]] && echo yes || echo no); median of $runs runs"
 printf '%-12s %-4s %9s %9s %12s\n' tool run seconds MB/s "stored MiB"
 for key in "${rows[@]}"; do
 	tool=${key%/*} run=${key#*/}
