@@ -222,6 +222,55 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	return 0;
 }
 
+/*
+ * Leveled compaction moves a flushed file that overlaps nothing below it
+ * down as it is (a "trivial move") and never merges it with its neighbours.
+ * A CLI that writes a handful of scattered keys per command (a stat cache
+ * entry, a few chunk size records) thus piles up files of one key each at
+ * the last level: 163 in one family after 120 small commits, measured, and
+ * every open reads each file's footer and index.  A family with more than
+ * MAX_CF_FILES files is therefore compacted whole, bottom level included,
+ * when the store closes; that merges them into a few.
+ */
+#define MAX_CF_FILES 48
+
+static uint64_t cf_files(struct vs_kv *kv, enum vs_cf cf)
+{
+	uint64_t total = 0;
+	char prop[64], *v;
+	int level;
+
+	for (level = 0; level < 7; level++) {
+		snprintf(prop, sizeof(prop), "rocksdb.num-files-at-level%d",
+			 level);
+		v = rocksdb_property_value_cf(kv->db, kv->cf[cf], prop);
+		if (v)
+			total += strtoull(v, NULL, 10);
+		rocksdb_free(v);
+	}
+	return total;
+}
+
+static void compact_crowded(struct vs_kv *kv)
+{
+	rocksdb_compactoptions_t *co = NULL;
+	int i;
+
+	for (i = 0; i < VS_CF_COUNT; i++) {
+		if (cf_files(kv, i) <= MAX_CF_FILES)
+			continue;
+		if (!co) {
+			co = rocksdb_compactoptions_create();
+			rocksdb_compactoptions_set_bottommost_level_compaction(
+				co, 2 /* kForce */);
+		}
+		rocksdb_compact_range_cf_opt(kv->db, kv->cf[i], co, NULL, 0,
+					     NULL, 0);
+	}
+	if (co)
+		rocksdb_compactoptions_destroy(co);
+}
+
 void vs_kv_close(struct vs_kv *kv)
 {
 	int i;
@@ -241,6 +290,7 @@ void vs_kv_close(struct vs_kv *kv)
 			       "closed", 6, "", 0, &msg);
 		rocksdb_free(msg);
 		vs_kv_flush(kv, NULL);
+		compact_crowded(kv);
 		for (i = 0; i < VS_CF_COUNT; i++)
 			if (kv->cf[i])
 				rocksdb_column_family_handle_destroy(kv->cf[i]);
