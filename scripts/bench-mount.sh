@@ -9,23 +9,25 @@
 # Not a timed test.
 #
 # usage: scripts/bench-mount.sh [--size small|full] [--dir WORKDIR] [--keep]
-#                               [--fio-runtime SECS]
+#                               [--fio-runtime SECS] [--runs N]
 #   --size small   a quick run (~40 MiB, 500 small files) to check that the script works
 #   --dir DIR      work dir (default /tmp/varve-bench-mount); the generated data is
 #                  kept there and reused by later runs of the same size
 #   --keep         keep the repositories after the run
 #   --fio-runtime  seconds per fio run (default 15; 5 with --size small)
+#   --runs N       cold runs per cold measurement, the median is reported (default 3)
 # environment: VARVE=path/to/varve (default build/release/varve, built if missing)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-size=full workdir=/tmp/varve-bench-mount keep=0 fio_runtime=
+size=full workdir=/tmp/varve-bench-mount keep=0 fio_runtime= runs=3
 while (($#)); do
 	case "$1" in
 	--size) size=${2:?--size needs small or full}; shift 2 ;;
 	--dir) workdir=${2:?--dir needs a directory}; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--fio-runtime) fio_runtime=${2:?--fio-runtime needs seconds}; shift 2 ;;
+	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
 	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench-mount.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
@@ -234,6 +236,27 @@ timed() {
 	res[$tool/$name]=$(calc "$t1 - $t0")
 	printf '   %-7s %-12s %8.2f s\n' "$tool" "$name" "${res[$tool/$name]}" >&2
 }
+# cold_runs TOOL NAME CMD...: the median of $runs cold runs, each on a fresh mount with
+# the page cache dropped; the tool is left unmounted. For varve, also the daemon's CPU
+# time and its counters in the last run.
+cold_runs() {
+	local tool=$1 name=$2 k times=() pid c0 c1; shift 2
+	for ((k = 0; k < runs; k++)); do
+		mount_tool "$tool"
+		drop_caches
+		if [[ $tool == varve ]]; then pid=$(varve_pid); c0=$(cpu_ticks "$pid"); fi
+		timed "$tool" "$name" "$@" 2>/dev/null
+		times+=("${res[$tool/$name]}")
+		if [[ $tool == varve ]]; then
+			c1=$(cpu_ticks "$pid")
+			res[varve/${name}_cpu]=$(calc "($c1 - $c0) / $(getconf CLK_TCK)")
+			res[varve/${name}_stats]=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.varve.stats").decode())' "$mnt/varve")
+		fi
+		umount_tool "$tool"
+	done
+	res[$tool/$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.6f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	printf '   %-7s %-12s %8.2f s (median; runs: %s)\n' "$tool" "$name" "${res[$tool/$name]}" "$(printf '%.2f ' "${times[@]}")" >&2
+}
 # best_of3 TOOL NAME CMD...: the fastest of three runs (warm runs are short and noisy)
 best_of3() {
 	local tool=$1 name=$2 best= k; shift 2
@@ -266,27 +289,15 @@ requests() { python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.var
 for tool in local varve restic borg; do
 	echo "== $tool" >&2
 	dir=$(path_of "$tool")
-	if [[ $tool == varve ]]; then
-		mount_tool varve
-		drop_caches
-		pid=$(varve_pid)
-		c0=$(cpu_ticks "$pid")
-		timed varve seq seq_read "$dir"
-		c1=$(cpu_ticks "$pid")
-		res[varve/seq_cpu]=$(calc "($c1 - $c0) / $(getconf CLK_TCK)")
-		res[varve/seq_stats]=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.varve.stats").decode())' "$mnt/varve")
-	else
-		cold "$tool" seq seq_read "$dir"
-	fi
+	cold_runs "$tool" seq seq_read "$dir"
 	if [[ $tool == local || $tool == varve ]]; then
-		seq_read "$dir"   # make sure every page is in (the first read may have been partial)
+		mount_tool "$tool"
+		seq_read "$dir"   # the first read puts every page in
 		best_of3 "$tool" seq_warm seq_read "$dir"
+		umount_tool "$tool"
 	fi
-	umount_tool "$tool"
-	cold "$tool" small small_read "$dir"
-	umount_tool "$tool"
-	cold "$tool" ls_lR ls_lR "$dir"
-	umount_tool "$tool"
+	cold_runs "$tool" small small_read "$dir"
+	cold_runs "$tool" ls_lR ls_lR "$dir"
 	mount_tool "$tool"
 	drop_caches
 	fio_rand "$tool" "$dir"
@@ -329,7 +340,8 @@ cell() { # cell TOOL NAME KIND: formatted value or "-"
 }
 echo
 echo "data: $((big_bytes >> 20)) MiB float32 file; $nsmall small files ($((small_bytes >> 10)) KiB) in 50 dirs;" \
-	"page cache dropped: $([[ $can_drop == 1 ]] && echo yes || echo no); every cold run freshly mounted"
+	"page cache dropped: $([[ $can_drop == 1 ]] && echo yes || echo no); every cold run freshly mounted;" \
+	"cold figures: median of $runs runs"
 echo "varve: $("$varve" --version 2>/dev/null || echo "$varve"); $(restic version | cut -d' ' -f1-2); $(borg --version)"
 printf '%-34s %14s %14s %14s %14s\n' what local varve restic borg
 row() { # row LABEL NAME KIND
@@ -345,7 +357,7 @@ printf '%-34s %14s %14s %14s %14s\n' "fio randread IOPS" "${res[local/fio_iops]}
 	"${res[restic/fio_iops]}" "${res[borg/fio_iops]}"
 printf '%-34s %14s %14s %14s %14s\n' "stat+ls -l x10, FUSE requests" - "${res[varve/req_ls]}" - -
 printf '%-34s %14s %14s %14s %14s\n' "  the same without xattr probes" - "${res[varve/req_noxattr]}" - -
-echo "varve, cold sequential read: daemon CPU $(printf %.2f "${res[varve/seq_cpu]}") s for $(printf %.2f "${res[varve/seq]}") s wall; stats after it: ${res[varve/seq_stats]}"
+echo "varve, last cold sequential read: daemon CPU $(printf %.2f "${res[varve/seq_cpu]}") s; stats after it: ${res[varve/seq_stats]}"
 echo "varve daemon stats at the end (the fio session): ${res[varve/stats]}"
 
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
