@@ -11,7 +11,7 @@
 #include "banned.h"
 
 #define NBUCKETS 4096
-#define PREFETCH_THREADS 8
+#define PREFETCH_THREADS 16
 #define PREFETCH_QUEUE 64
 
 struct entry {

@@ -23,7 +23,7 @@
 
 /* Read-ahead of decompressed chunks for sequential readers. */
 #define SEQ_SLACK (2u << 20)
-#define PREFETCH_AHEAD (4u << 20)
+#define PREFETCH_AHEAD (8u << 20)
 
 #define XATTR_COMMIT "user.varve.commit"
 #define XATTR_REV "user.varve.rev"
