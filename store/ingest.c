@@ -155,20 +155,21 @@ static void *xrealloc(void *p, size_t size)
 	return p;
 }
 
-static void warn(struct ingest *in, const char *fmt, ...)
+/* Passes a non-fatal problem to the caller's warn callback, if any. */
+static void warn(const struct vs_ingest_opts *opts, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void warn(struct ingest *in, const char *fmt, ...)
+static void warn(const struct vs_ingest_opts *opts, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
-	if (!in->opts->warn)
+	if (!opts->warn)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	in->opts->warn(in->opts->warn_arg, msg);
+	opts->warn(opts->warn_arg, msg);
 }
 
 static void node_release(struct node *n)
@@ -252,22 +253,6 @@ struct vs_scan {
 	struct vs_error emsg;		/* its message, guarded by lock */
 };
 
-static void scan_warn(struct vs_scan *sc, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void scan_warn(struct vs_scan *sc, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!sc->opts->warn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sc->opts->warn(sc->opts->warn_arg, msg);
-}
-
 /* Records the first failure of the walk; returns r. */
 static int scan_fail(struct vs_scan *sc, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -327,7 +312,7 @@ static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
 			vs_buf_reset(&full);
 			vs_buf_addstr(&full, path);
 			path_add(&full, de->d_name);
-			scan_warn(sc, "skipping %s '%s'", kind_of(st.st_mode),
+			warn(sc->opts, "skipping %s '%s'", kind_of(st.st_mode),
 				  full.data);
 			continue;
 		}
@@ -1022,7 +1007,7 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 			ts_ns(&after.st_mtim) == ts_ns(&fr->node->st.st_mtim) &&
 			ts_ns(&after.st_ctim) == ts_ns(&fr->node->st.st_ctim);
 	if (!fr->cacheable)
-		warn(in, "'%s' changed while it was read", fr->path);
+		warn(in->opts, "'%s' changed while it was read", fr->path);
 	atomic_fetch_add(&in->files_read, 1);
 out:
 	close(fd);
