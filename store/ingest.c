@@ -313,7 +313,7 @@ static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
 			vs_buf_addstr(&full, path);
 			path_add(&full, de->d_name);
 			warn(sc->opts, "skipping %s '%s'", kind_of(st.st_mode),
-				  full.data);
+			     full.data);
 			continue;
 		}
 		if (n->nkids == n->kalloc) {
