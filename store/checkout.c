@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xalloc.h"
 #include "banned.h"
 
 struct co {
@@ -295,9 +296,7 @@ int vs_checkout(struct vs_store *s, const struct vs_node *node,
 				    strerror(errno));
 	}
 
-	copy = strdup(dir);
-	if (!copy)
-		abort();
+	copy = vs_xstrdup(dir);
 	/* dirname/basename may modify their argument: use two copies. */
 	parent = dirname(copy);
 	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -307,9 +306,7 @@ int vs_checkout(struct vs_store *s, const struct vs_node *node,
 		goto out;
 	}
 	free(copy);
-	copy = strdup(dir);
-	if (!copy)
-		abort();
+	copy = vs_xstrdup(dir);
 	base = basename(copy);
 	vs_buf_addf(&tmp, ".%s.varve-checkout-%ld", base, (long)getpid());
 	if (mkdirat(pfd, tmp.data, 0755) < 0) {

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xalloc.h"
 #include "banned.h"
 
 /* Read files in blocks of this size. */
@@ -138,23 +139,6 @@ struct ingest {
 	struct cache_slot *cache;	/* the loaded stat cache */
 	size_t ncache;			/* slots, a power of two (0: none) */
 };
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* Passes a non-fatal problem to the caller's warn callback, if any. */
 static void warn(const struct vs_ingest_opts *opts, const char *fmt, ...)
@@ -319,15 +303,13 @@ static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
 		}
 		if (n->nkids == n->kalloc) {
 			n->kalloc = n->kalloc ? n->kalloc * 2 : 8;
-			n->kids = xrealloc(n->kids,
-					   n->kalloc * sizeof(*n->kids));
+			n->kids = vs_xreallocarray(n->kids, n->kalloc,
+						   sizeof(*n->kids));
 		}
 		k = &n->kids[n->nkids++];
 		memset(k, 0, sizeof(*k));
 		k->name_len = strlen(de->d_name);
-		k->name = strndup(de->d_name, k->name_len);
-		if (!k->name)
-			abort();
+		k->name = vs_xmemdupz(de->d_name, k->name_len);
 		k->st = st;
 		if (S_ISDIR(st.st_mode))
 			k->type = VS_ENTRY_DIR;
@@ -349,7 +331,8 @@ static void scan_push(struct vs_scan *sc, int fd, char *path, struct node *n)
 	pthread_mutex_lock(&sc->lock);
 	if (sc->depth == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 64;
-		sc->stack = xrealloc(sc->stack, sc->cap * sizeof(*sc->stack));
+		sc->stack = vs_xreallocarray(sc->stack, sc->cap,
+					     sizeof(*sc->stack));
 	}
 	sc->stack[sc->depth++] = (struct walk_task){ fd, path, n };
 	pthread_cond_signal(&sc->cond);
@@ -427,7 +410,7 @@ static void *walker_main(void *arg)
 struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
 			      const struct vs_ingest_opts *opts)
 {
-	struct vs_scan *sc = xcalloc(1, sizeof(*sc));
+	struct vs_scan *sc = vs_xcalloc(1, sizeof(*sc));
 	struct timespec now;
 	char *top;
 	int fd;
@@ -455,9 +438,7 @@ struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
 		close(fd);
 		return sc;
 	}
-	top = strdup("");
-	if (!top)
-		abort();
+	top = vs_xstrdup("");
 	scan_push(sc, fd, top, &sc->root);
 	for (sc->nthreads = 0; sc->nthreads < WALKERS; sc->nthreads++)
 		if (pthread_create(&sc->threads[sc->nthreads], NULL,
@@ -558,7 +539,7 @@ static void cache_load(struct ingest *in)
 	in->ncache = 16;
 	while (in->ncache < 2 * n)
 		in->ncache *= 2;
-	in->cache = xcalloc(in->ncache, sizeof(*in->cache));
+	in->cache = vs_xcalloc(in->ncache, sizeof(*in->cache));
 	it = vs_kv_iter_new(in->s->kv, VS_CF_META, prefix.data, prefix.len);
 	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
 		size_t klen, vlen;
@@ -730,15 +711,14 @@ static int plan(struct ingest *in, struct node *n, struct vs_buf *path,
 				if (in->nfiles == in->falloc) {
 					in->falloc = in->falloc ?
 						in->falloc * 2 : 64;
-					in->files = xrealloc(in->files,
-						in->falloc * sizeof(*in->files));
+					in->files = vs_xreallocarray(
+						in->files, in->falloc,
+						sizeof(*in->files));
 				}
 				fr = &in->files[in->nfiles++];
 				memset(fr, 0, sizeof(*fr));
 				fr->node = k;
-				fr->path = strdup(path->data);
-				if (!fr->path)
-					abort();
+				fr->path = vs_xstrdup(path->data);
 				in->prog.bytes_to_read += k->st.st_size;
 			}
 		}
@@ -755,7 +735,7 @@ static void queue_init(struct queue *q, size_t cap)
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->not_empty, NULL);
 	pthread_cond_init(&q->not_full, NULL);
-	q->ring = xcalloc(cap, sizeof(*q->ring));
+	q->ring = vs_xcalloc(cap, sizeof(*q->ring));
 	q->cap = cap;
 }
 
@@ -876,16 +856,15 @@ static void report(struct ingest *in, bool force)
 static void add_job(struct ingest *in, struct fileread *fr,
 		    const uint8_t *data, size_t len)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct job *j = vs_xcalloc(1, sizeof(*j));
 
-	j->data = malloc(len);
-	if (!j->data)
-		abort();
+	j->data = vs_xmalloc(len);
 	memcpy(j->data, data, len);
 	j->len = len;
 	if (fr->njobs == fr->jalloc) {
 		fr->jalloc = fr->jalloc ? fr->jalloc * 2 : 4;
-		fr->jobs = xrealloc(fr->jobs, fr->jalloc * sizeof(*fr->jobs));
+		fr->jobs = vs_xreallocarray(fr->jobs, fr->jalloc,
+					    sizeof(*fr->jobs));
 	}
 	fr->jobs[fr->njobs++] = j;
 	queue_push(&in->q, j);
@@ -1077,7 +1056,7 @@ static int read_all(struct ingest *in)
 	int r = 0, t, nworkers = 0, nreaders = 0;
 	size_t i;
 
-	in->by_size = xcalloc(in->nfiles ? in->nfiles : 1, sizeof(size_t));
+	in->by_size = vs_xcalloc(in->nfiles, sizeof(size_t));
 	for (i = 0; i < in->nfiles; i++)
 		in->by_size[i] = i;
 	qsort_r(in->by_size, in->nfiles, sizeof(size_t), by_size_cmp, in);
@@ -1086,7 +1065,7 @@ static int read_all(struct ingest *in)
 	pthread_mutex_init(&in->take_lock, NULL);
 
 	queue_init(&in->q, QUEUE_PER_WORKER * in->nworkers);
-	in->workers = xcalloc(in->nworkers, sizeof(*in->workers));
+	in->workers = vs_xcalloc(in->nworkers, sizeof(*in->workers));
 	for (t = 0; t < in->nworkers; t++) {
 		if (pthread_create(&in->workers[t], NULL, worker_main, in))
 			break;

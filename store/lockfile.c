@@ -21,6 +21,7 @@
 #include "object.h"
 #include "rev.h"
 
+#include "xalloc.h"
 #include "banned.h"
 
 /* Longest "from" comment kept. */
@@ -33,18 +34,6 @@ static const char *const header[] = {
 	"# and 'varve lock verify'.  One line per repository: REPO COMMIT "
 	"# from REV",
 };
-
-static char *xmemdupz(const void *data, size_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (!s)
-		abort();
-	if (len)
-		memcpy(s, data, len);
-	s[len] = '\0';
-	return s;
-}
 
 void vs_lockfile_init(struct vs_lockfile *l)
 {
@@ -72,11 +61,8 @@ static struct vs_lockfile_line *insert_line(struct vs_lockfile *l, size_t pos,
 
 	if (l->nlines == l->alloc) {
 		l->alloc = l->alloc ? l->alloc * 2 : 16;
-		if (l->alloc > SIZE_MAX / sizeof(*l->lines))
-			abort();
-		l->lines = realloc(l->lines, l->alloc * sizeof(*l->lines));
-		if (!l->lines)
-			abort();
+		l->lines = vs_xreallocarray(l->lines, l->alloc,
+					    sizeof(*l->lines));
 	}
 	memmove(&l->lines[pos + 1], &l->lines[pos],
 		(l->nlines - pos) * sizeof(*l->lines));
@@ -204,7 +190,7 @@ int vs_lockfile_parse(struct vs_lockfile *l, const char *data, size_t len,
 		r = parse_line(l, data + pos, n, lineno, err);
 		if (r < 0)
 			goto fail;
-		l->lines[l->nlines - 1].text = xmemdupz(data + pos, n);
+		l->lines[l->nlines - 1].text = vs_xmemdupz(data + pos, n);
 		pos += n + (end ? 1 : 0);
 		if (!end)
 			l->no_final_newline = true;
@@ -292,7 +278,7 @@ bool vs_lockfile_pin(struct vs_lockfile *l, const struct vs_repo *repo,
 	}
 	if (l->nlines == 0)
 		for (i = 0; i < sizeof(header) / sizeof(header[0]); i++)
-			insert_line(l, l->nlines, xmemdupz(header[i],
+			insert_line(l, l->nlines, vs_xmemdupz(header[i],
 							   strlen(header[i])));
 	if (after != SIZE_MAX)
 		pos = after + 1;
@@ -605,10 +591,8 @@ int vs_lockfile_checkout(struct vs_store *s, const struct vs_lockfile *l,
 	if (r < 0)
 		return r;
 
-	c1 = strdup(dir);
-	c2 = strdup(dir);
-	if (!c1 || !c2)
-		abort();
+	c1 = vs_xstrdup(dir);
+	c2 = vs_xstrdup(dir);
 	vs_buf_addf(&tmp, "%s/.%s.varve-lock-XXXXXX", dirname(c1),
 		    basename(c2));
 	if (!mkdtemp(tmp.data)) {

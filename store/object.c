@@ -33,53 +33,13 @@
 #include <string.h>
 
 #include "error.h"
+#include "xalloc.h"
 #include "banned.h"
 
 /* Smallest encodings of one repeated element, for count sanity checks. */
 #define VS_CHUNK_REF_MIN (VS_ID_LEN + 1)
 #define VS_TREE_ENTRY_MIN (1 + 2 + 1 + VS_ID_LEN)
 #define VS_META_MIN 3
-
-static void *vs_xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *vs_xreallocarray(void *p, size_t n, size_t size)
-{
-	size_t bytes;
-	void *q;
-
-	if (size && n > SIZE_MAX / size)
-		abort();
-	bytes = n * size;
-	q = realloc(p, bytes ? bytes : 1);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *vs_xmemdupz(const void *data, size_t len)
-{
-	char *s;
-
-	if (len == SIZE_MAX)
-		abort();
-	s = vs_xmalloc(len + 1);
-	if (len)
-		memcpy(s, data, len);
-	s[len] = '\0';
-	return s;
-}
-
-static char *vs_xstrdup(const char *s)
-{
-	return vs_xmemdupz(s, strlen(s));
-}
 
 static char vs_obj_nostr[1];
 

@@ -9,6 +9,7 @@
 
 #include "idset.h"
 
+#include "xalloc.h"
 #include "banned.h"
 
 void vs_rev_release(struct vs_rev *rev)
@@ -17,15 +18,6 @@ void vs_rev_release(struct vs_rev *rev)
 	free(rev->branch);
 	free(rev->path);
 	rev->name = rev->branch = rev->path = NULL;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-
-	if (!d)
-		abort();
-	return d;
 }
 
 struct prefix_match {
@@ -54,9 +46,7 @@ static int add_history(struct vs_store *s, struct vs_idset *set,
 	size_t n = 0, alloc = 16;
 	int r = 0;
 
-	stack = malloc(alloc * sizeof(*stack));
-	if (!stack)
-		abort();
+	stack = vs_xreallocarray(NULL, alloc, sizeof(*stack));
 	stack[n++] = *head;
 	while (n > 0 && !r) {
 		struct vs_id id = stack[--n];
@@ -72,9 +62,8 @@ static int add_history(struct vs_store *s, struct vs_idset *set,
 		for (i = 0; i < c.nparents; i++) {
 			if (n == alloc) {
 				alloc *= 2;
-				stack = realloc(stack, alloc * sizeof(*stack));
-				if (!stack)
-					abort();
+				stack = vs_xreallocarray(stack, alloc,
+							 sizeof(*stack));
 			}
 			stack[n++] = c.parents[i];
 		}
@@ -162,8 +151,8 @@ int vs_rev_resolve(struct vs_store *s, const char *spec, bool allow_path,
 	r = vs_repo_check(s, &rev->repo, err);
 	if (r < 0)
 		return r;
-	rev->name = at ? xstrndup(at + 1, end - at - 1)
-		       : xstrndup(VS_DEFAULT_BRANCH, 4);
+	rev->name = at ? vs_xstrndup(at + 1, end - at - 1)
+		       : vs_xstrndup(VS_DEFAULT_BRANCH, 4);
 	if (!*rev->name)
 		return vs_error_set(err, VS_E_INVAL,
 				    "invalid revision '%s' (empty after '@')",
@@ -171,7 +160,7 @@ int vs_rev_resolve(struct vs_store *s, const char *spec, bool allow_path,
 
 	r = vs_branch_get(s, &rev->repo, rev->name, &rev->commit, err);
 	if (r == 0) {
-		rev->branch = xstrndup(rev->name, strlen(rev->name));
+		rev->branch = vs_xstrndup(rev->name, strlen(rev->name));
 	} else if (r == VS_E_NOTFOUND) {
 		r = vs_tag_get(s, &rev->repo, rev->name, &tag, err);
 		if (r == 0)

@@ -18,41 +18,13 @@
 #include "kv.h"
 #include "object.h"
 
+#include "xalloc.h"
 #include "banned.h"
 
 /* Smallest snap: repo "models/x" (1 + 8), id, three empty strings. */
 #define VS_RUN_SNAP_MIN (1 + 8 + VS_ID_LEN + 3)
 
 static char vs_run_nostr[1];
-
-static char *xmemdupz(const void *data, size_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (!s)
-		abort();
-	if (len)
-		memcpy(s, data, len);
-	s[len] = '\0';
-	return s;
-}
-
-static char *xstrdup(const char *s)
-{
-	return xmemdupz(s, strlen(s));
-}
-
-static void *xreallocarray(void *p, size_t n, size_t size)
-{
-	void *q;
-
-	if (size && n > SIZE_MAX / size)
-		abort();
-	q = realloc(p, n && size ? n * size : 1);
-	if (!q)
-		abort();
-	return q;
-}
 
 static void str_free(char *s)
 {
@@ -108,7 +80,7 @@ void vs_run_release(struct vs_run *r)
 
 void vs_run_set(char **field, const char *value)
 {
-	char *copy = xstrdup(value ? value : "");
+	char *copy = vs_xstrdup(value ? value : "");
 
 	str_free(*field);
 	*field = copy;
@@ -137,13 +109,13 @@ bool vs_run_add_snap(struct vs_run *r, enum vs_run_role role,
 
 	if (snap_has(*list, *n, repo, commit))
 		return false;
-	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	*list = vs_xreallocarray(*list, *n + 1, sizeof(**list));
 	sn = &(*list)[*n];
 	sn->repo = *repo;
 	sn->commit = *commit;
-	sn->tag = xstrdup(tag ? tag : "");
-	sn->job = xstrdup(job ? job : "");
-	sn->job_id = xstrdup(job_id ? job_id : "");
+	sn->tag = vs_xstrdup(tag ? tag : "");
+	sn->job = vs_xstrdup(job ? job : "");
+	sn->job_id = vs_xstrdup(job_id ? job_id : "");
 	(*n)++;
 	return true;
 }
@@ -291,7 +263,7 @@ static bool cursor_str(struct vs_cursor *c, char **dst)
 		return false;
 	}
 	str_free(*dst);
-	*dst = xmemdupz(p, len);
+	*dst = vs_xmemdupz(p, len);
 	return true;
 }
 
@@ -306,7 +278,7 @@ static int decode_snaps(struct vs_run_snap **list, size_t *n,
 	if (!vs_cursor_ok(c) || count > vs_cursor_left(c) / VS_RUN_SNAP_MIN)
 		return VS_E_CORRUPT;
 	if (count)
-		*list = xreallocarray(NULL, (size_t)count, sizeof(**list));
+		*list = vs_xreallocarray(NULL, (size_t)count, sizeof(**list));
 	while (*n < count) {
 		sn = &(*list)[*n];
 		p = vs_cursor_bytes(c, &len);
@@ -792,7 +764,7 @@ int vs_run_find(struct vs_store *s, const char *key, struct vs_run *out,
 	*key_out = NULL;
 	rc = vs_run_get(s, key, out, err);
 	if (rc == 0)
-		*key_out = xstrdup(key);
+		*key_out = vs_xstrdup(key);
 	if (rc != VS_E_NOTFOUND)
 		return rc;
 	vs_error_clear(err);
@@ -1049,9 +1021,9 @@ static int producer_cb(const char *name, const struct vs_tag *tag, void *arg)
 	for (i = 0; i < ps->n; i++)
 		if (!strcmp(ps->p[i].key, key))
 			return 0;
-	ps->p = xreallocarray(ps->p, ps->n + 1, sizeof(*ps->p));
-	ps->p[ps->n].tag = xstrdup(name);
-	ps->p[ps->n].key = xstrdup(key);
+	ps->p = vs_xreallocarray(ps->p, ps->n + 1, sizeof(*ps->p));
+	ps->p[ps->n].tag = vs_xstrdup(name);
+	ps->p[ps->n].key = vs_xstrdup(key);
 	ps->n++;
 	return 0;
 }
@@ -1093,7 +1065,7 @@ static int lineage_run(struct walk *w, struct vs_lineage_run *lr)
 	if (rc < 0)
 		return rc;
 	if (lr->run.ninputs)
-		lr->inputs = xreallocarray(NULL, lr->run.ninputs,
+		lr->inputs = vs_xreallocarray(NULL, lr->run.ninputs,
 					   sizeof(*lr->inputs));
 	for (i = 0; i < lr->run.ninputs; i++) {
 		struct vs_lineage_node *in = &lr->inputs[i];
@@ -1102,7 +1074,7 @@ static int lineage_run(struct walk *w, struct vs_lineage_run *lr)
 		memset(in, 0, sizeof(*in));
 		in->repo = sn->repo;
 		in->commit = sn->commit;
-		in->tag = xstrdup(sn->tag);
+		in->tag = vs_xstrdup(sn->tag);
 		lr->ninputs++;
 		rc = lineage_expand(w, in);
 		if (rc < 0)
@@ -1121,7 +1093,7 @@ static int lineage_expand(struct walk *w, struct vs_lineage_node *n)
 		n->repeated = true;
 		return 0;
 	}
-	w->seen = xreallocarray(w->seen, w->nseen + 1, sizeof(*w->seen));
+	w->seen = vs_xreallocarray(w->seen, w->nseen + 1, sizeof(*w->seen));
 	w->seen[w->nseen].repo = n->repo;
 	w->seen[w->nseen].commit = n->commit;
 	w->nseen++;
@@ -1130,7 +1102,7 @@ static int lineage_expand(struct walk *w, struct vs_lineage_node *n)
 	if (rc < 0)
 		goto out;
 	if (ps.n)
-		n->runs = xreallocarray(NULL, ps.n, sizeof(*n->runs));
+		n->runs = vs_xreallocarray(NULL, ps.n, sizeof(*n->runs));
 	for (i = 0; i < ps.n; i++) {
 		struct vs_lineage_run *lr = &n->runs[i];
 
@@ -1159,7 +1131,7 @@ int vs_lineage_build(struct vs_store *s, const struct vs_repo *repo,
 	memset(root, 0, sizeof(*root));
 	root->repo = *repo;
 	root->commit = *commit;
-	root->tag = xstrdup("");
+	root->tag = vs_xstrdup("");
 	rc = lineage_expand(&w, root);
 	free(w.seen);
 	return rc;

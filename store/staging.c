@@ -16,6 +16,7 @@
 #include "idset.h"
 #include "rev.h"
 
+#include "xalloc.h"
 #include "banned.h"
 
 void vs_stage_entry_release(struct vs_stage_entry *e)
@@ -89,11 +90,7 @@ static int entry_decode(struct vs_stage_entry *e, const void *data,
 		p = vs_cursor_bytes(&c, &n);
 		if (p) {
 			/* Not NUL-terminated in the encoding. */
-			e->target = malloc(n + 1);
-			if (!e->target)
-				abort();
-			memcpy(e->target, p, n);
-			e->target[n] = '\0';
+			e->target = vs_xmemdupz(p, n);
 		}
 		break;
 	case VS_STAGE_DIR:
