@@ -50,6 +50,15 @@ static void vs_str_free(char *s)
 		free(s);
 }
 
+/* Replace an author or message string with a copy of s. */
+static void vs_str_set(char **field, const char *s)
+{
+	char *copy = vs_xstrdup(s);
+
+	vs_str_free(*field);
+	*field = copy;
+}
+
 /* Elements allocated for an array of n (0 for none, else a power of 2). */
 static size_t vs_array_cap(size_t n)
 {
@@ -561,6 +570,37 @@ static int vs_meta_decode(size_t *nmeta, struct vs_meta **meta,
 	return 0;
 }
 
+/*
+ * The tail commits and tags share: time, author, message, meta.  Decoding
+ * it also checks that nothing follows; on failure the caller releases.
+ */
+static void vs_sig_encode(uint64_t time, const char *author,
+			  const char *message, size_t nmeta,
+			  const struct vs_meta *meta, struct vs_buf *out)
+{
+	vs_buf_add_varint(out, time);
+	vs_buf_add_bytes(out, author, strlen(author));
+	vs_buf_add_bytes(out, message, strlen(message));
+	vs_meta_encode(nmeta, meta, out);
+}
+
+static int vs_sig_decode(struct vs_cursor *cur, uint64_t *time, char **author,
+			 char **message, size_t *nmeta, struct vs_meta **meta)
+{
+	int r;
+
+	*time = vs_cursor_varint(cur);
+	r = vs_cursor_strs(cur, author, message);
+	if (r)
+		return r;
+	r = vs_meta_decode(nmeta, meta, cur);
+	if (r)
+		return r;
+	if (!vs_cursor_ok(cur) || vs_cursor_left(cur))
+		return VS_E_CORRUPT;
+	return 0;
+}
+
 /* --- commit --------------------------------------------------------- */
 
 void vs_commit_init(struct vs_commit *c)
@@ -593,18 +633,12 @@ void vs_commit_add_parent(struct vs_commit *c, const struct vs_id *id)
 
 void vs_commit_set_author(struct vs_commit *c, const char *s)
 {
-	char *copy = vs_xstrdup(s);
-
-	vs_str_free(c->author);
-	c->author = copy;
+	vs_str_set(&c->author, s);
 }
 
 void vs_commit_set_message(struct vs_commit *c, const char *s)
 {
-	char *copy = vs_xstrdup(s);
-
-	vs_str_free(c->message);
-	c->message = copy;
+	vs_str_set(&c->message, s);
 }
 
 void vs_commit_set_meta(struct vs_commit *c, const char *key,
@@ -622,10 +656,7 @@ void vs_commit_encode(const struct vs_commit *c, struct vs_buf *out)
 	vs_buf_add_varint(out, c->nparents);
 	for (i = 0; i < c->nparents; i++)
 		vs_buf_add(out, c->parents[i].b, VS_ID_LEN);
-	vs_buf_add_varint(out, c->time);
-	vs_buf_add_bytes(out, c->author, strlen(c->author));
-	vs_buf_add_bytes(out, c->message, strlen(c->message));
-	vs_meta_encode(c->nmeta, c->meta, out);
+	vs_sig_encode(c->time, c->author, c->message, c->nmeta, c->meta, out);
 }
 
 int vs_commit_decode(struct vs_commit *c, const void *data, size_t len)
@@ -649,17 +680,8 @@ int vs_commit_decode(struct vs_commit *c, const void *data, size_t len)
 					      sizeof(*c->parents));
 	for (; c->nparents < n; c->nparents++)
 		vs_cursor_id(&cur, &c->parents[c->nparents]);
-	c->time = vs_cursor_varint(&cur);
-	r = vs_cursor_strs(&cur, &c->author, &c->message);
-	if (r)
-		goto out_release;
-	r = vs_meta_decode(&c->nmeta, &c->meta, &cur);
-	if (r)
-		goto out_release;
-	r = VS_E_CORRUPT;
-	if (!vs_cursor_ok(&cur) || vs_cursor_left(&cur))
-		goto out_release;
-	r = 0;
+	r = vs_sig_decode(&cur, &c->time, &c->author, &c->message, &c->nmeta,
+			  &c->meta);
 out_release:
 	if (r)
 		vs_commit_release(c);
@@ -688,18 +710,12 @@ void vs_tag_release(struct vs_tag *t)
 
 void vs_tag_set_author(struct vs_tag *t, const char *s)
 {
-	char *copy = vs_xstrdup(s);
-
-	vs_str_free(t->author);
-	t->author = copy;
+	vs_str_set(&t->author, s);
 }
 
 void vs_tag_set_message(struct vs_tag *t, const char *s)
 {
-	char *copy = vs_xstrdup(s);
-
-	vs_str_free(t->message);
-	t->message = copy;
+	vs_str_set(&t->message, s);
 }
 
 void vs_tag_set_meta(struct vs_tag *t, const char *key, const char *value)
@@ -711,10 +727,7 @@ void vs_tag_encode(const struct vs_tag *t, struct vs_buf *out)
 {
 	vs_obj_add_header(out, VS_OBJ_TAG);
 	vs_buf_add(out, t->commit.b, VS_ID_LEN);
-	vs_buf_add_varint(out, t->time);
-	vs_buf_add_bytes(out, t->author, strlen(t->author));
-	vs_buf_add_bytes(out, t->message, strlen(t->message));
-	vs_meta_encode(t->nmeta, t->meta, out);
+	vs_sig_encode(t->time, t->author, t->message, t->nmeta, t->meta, out);
 }
 
 int vs_tag_decode(struct vs_tag *t, const void *data, size_t len)
@@ -729,17 +742,8 @@ int vs_tag_decode(struct vs_tag *t, const void *data, size_t len)
 		goto out_release;
 	r = VS_E_CORRUPT;
 	vs_cursor_id(&cur, &t->commit);
-	t->time = vs_cursor_varint(&cur);
-	r = vs_cursor_strs(&cur, &t->author, &t->message);
-	if (r)
-		goto out_release;
-	r = vs_meta_decode(&t->nmeta, &t->meta, &cur);
-	if (r)
-		goto out_release;
-	r = VS_E_CORRUPT;
-	if (!vs_cursor_ok(&cur) || vs_cursor_left(&cur))
-		goto out_release;
-	r = 0;
+	r = vs_sig_decode(&cur, &t->time, &t->author, &t->message, &t->nmeta,
+			  &t->meta);
 out_release:
 	if (r)
 		vs_tag_release(t);
