@@ -5,9 +5,10 @@
  * How to add a command:
  *  1. Write `int cmd_<name>(struct cmd_ctx *ctx, int argc, char **argv)` in
  *     the cli/cmd_<group>.c file it belongs to; argv[0] is the command name.
- *     Parse options with cli_getopt(); print only to ctx->out / ctx->err;
- *     open the store with cli_store(); return CLI_OK, CLI_FAIL or
- *     cli_usage(ctx, ...).
+ *     Parse options with cli_parse() (or cli_getopt() when an option
+ *     repeats or arguments are unbounded); print only to ctx->out /
+ *     ctx->err; open the store with cli_store(); return CLI_OK, CLI_FAIL
+ *     or cli_usage(ctx, ...).
  *  2. Declare it below and add a row to the commands[] table in cli/main.c
  *     (name, function, usage line, one-line summary, flags).
  *  3. Document it in README.md, with its --json shape if it has one.
@@ -121,9 +122,29 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 	       const struct cli_opt *opts);
 
 /*
- * For commands that take only on/off options and no argument: sets on[i]
- * for each opts[i] given.  Returns 0, or CLI_USAGE after printing a usage
- * error (an argument, an unknown option).
+ * The whole command line of a command whose options are on/off flags or
+ * take one value, with at most max arguments (max <= CLI_MAX_ARGS):
+ * p->opt[id] is NULL for an option not given, else its value (the last one
+ * given) or "" for a flag; p->arg[] holds the arguments in order, p->nargs
+ * counts them.  Option ids must be below CLI_MAX_OPT_ID.  Returns 0, or
+ * CLI_USAGE after printing a usage error (an argument too many, an unknown
+ * option, a missing value).
+ */
+#define CLI_MAX_ARGS 4
+#define CLI_MAX_OPT_ID 128
+
+struct cli_parsed {
+	const char *opt[CLI_MAX_OPT_ID];
+	const char *arg[CLI_MAX_ARGS];
+	int nargs;
+};
+
+int cli_parse(struct cmd_ctx *ctx, int argc, char **argv,
+	      const struct cli_opt *opts, int max, struct cli_parsed *p);
+
+/*
+ * cli_parse for commands that take only on/off options and no argument:
+ * sets on[i] for each opts[i] given.  0 or CLI_USAGE.
  */
 int cli_parse_flags(struct cmd_ctx *ctx, int argc, char **argv,
 		    const struct cli_opt *opts, bool *on);

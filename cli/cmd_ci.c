@@ -113,39 +113,24 @@ int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_rev rev = { 0 };
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	struct vs_run run;
-	const char *pos[2];
+	const char *const *pos;
 	char author[256], hex[VS_ID_HEXLEN + 1], key[VS_RUN_KEY_MAX];
 	char defname[VS_RUN_KEY_MAX + 3];
-	bool ci = false, used = false, produced = false, existed;
-	int n = 0, o, r;
+	bool ci, used, produced, existed;
+	int n, r;
 
 	ctx->cmd = &tag_ci_command;
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		switch (o) {
-		case 'c':
-			ci = true;
-			break;
-		case 'u':
-			used = true;
-			break;
-		case 'p':
-			produced = true;
-			break;
-		case 'm':
-			to.message = a.arg;
-			break;
-		default:
-			if (n == 2)
-				return cli_usage(ctx, "unexpected argument "
-						 "'%s'", a.arg);
-			pos[n++] = a.arg;
-		}
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
 		return CLI_USAGE;
+	ci = cl.opt['c'] != NULL;
+	used = cl.opt['u'] != NULL;
+	produced = cl.opt['p'] != NULL;
+	if (cl.opt['m'])
+		to.message = cl.opt['m'];
+	n = cl.nargs;
+	pos = cl.arg;
 	if (!ci)
 		return cli_usage(ctx, "--used and --produced need --ci");
 	if (used == produced)
@@ -260,23 +245,15 @@ int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_repo repo;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *repo_arg = NULL;
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j') {
-			json = true;
-			continue;
-		}
-		if (repo_arg)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		repo_arg = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	repo_arg = cl.arg[0];
+	json = cl.opt['j'] != NULL;
 	if (!repo_arg)
 		return cli_usage(ctx, "missing REPO");
 	if (vs_repo_parse(&repo, repo_arg, strlen(repo_arg), &e) < 0)
@@ -358,23 +335,16 @@ int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	const char *provider = NULL;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	char when[32];
 	bool json = false;
 	size_t i;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j')
-			json = true;
-		else if (o == 'p')
-			provider = a.arg;
-		else
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 0, &cl))
 		return CLI_USAGE;
+	json = cl.opt['j'] != NULL;
+	provider = cl.opt['p'];
 	if (provider && !vs_run_provider_known(provider))
 		return cli_usage(ctx, "unknown provider '%s' (expected github, "
 				 "gitlab, jenkins, travis or circleci)",
@@ -452,25 +422,17 @@ static int run_show(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	const char *key_arg = NULL;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	struct vs_run run;
 	char *key, when[32], num[32];
 	bool json = false;
-	int o, r;
+	int r;
 	FILE *f = ctx->out;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j') {
-			json = true;
-			continue;
-		}
-		if (key_arg)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		key_arg = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	key_arg = cl.arg[0];
+	json = cl.opt['j'] != NULL;
 	if (!key_arg)
 		return cli_usage(ctx, "missing PROVIDER/RUN_ID");
 	if (!strchr(key_arg, '/') || strlen(key_arg) >= VS_RUN_KEY_MAX)
@@ -621,23 +583,15 @@ int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_rev rev = { 0 };
 	const char *rev_arg = NULL;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	char hex[VS_ID_HEXLEN + 1];
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j') {
-			json = true;
-			continue;
-		}
-		if (rev_arg)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		rev_arg = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	rev_arg = cl.arg[0];
+	json = cl.opt['j'] != NULL;
 	if (!rev_arg)
 		return cli_usage(ctx, "missing REV");
 	s = cli_store(ctx);
@@ -841,11 +795,11 @@ int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	const char *lock_arg = VS_LOCKFILE_DEFAULT, *sub;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	char hex[VS_ID_HEXLEN + 1];
 	bool json = false;
 	size_t i;
-	int o, r;
+	int r;
 
 	if (argc < 2 || argv[1][0] == '-')
 		return cli_usage(ctx, "missing subcommand (verify or list)");
@@ -853,17 +807,11 @@ int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv)
 	if (strcmp(sub, "verify") && strcmp(sub, "list"))
 		return cli_usage(ctx, "unknown subcommand '%s' (expected "
 				 "verify or list)", sub);
-	cli_args_init(&a, argc - 1, argv + 1);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'l')
-			lock_arg = a.arg;
-		else if (o == 'j')
-			json = true;
-		else
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc - 1, argv + 1, opts, 0, &cl))
 		return CLI_USAGE;
+	if (cl.opt['l'])
+		lock_arg = cl.opt['l'];
+	json = cl.opt['j'] != NULL;
 	if (!*lock_arg)
 		return cli_usage(ctx, "--lock needs a file name");
 	r = vs_lockfile_read(lock_arg, &lock, NULL, &e);

@@ -191,23 +191,16 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_rev rev = { 0 };
 	struct vs_node root, node;
 	struct vs_store *s;
-	struct cli_args a;
-	const char *pos[2];
+	struct cli_parsed cl;
+	const char *const *pos;
 	char hex[VS_ID_HEXLEN + 1];
-	int n = 0, o, r;
+	int n, r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'l') {
-			lock = a.arg;
-			continue;
-		}
-		if (n == 2)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		pos[n++] = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
 		return CLI_USAGE;
+	lock = cl.opt['l'];
+	n = cl.nargs;
+	pos = cl.arg;
 	/* checkout --lock FILE DIR: every pinned snapshot (cmd_ci.c). */
 	if (lock && n != 1)
 		return cli_usage(ctx, "with --lock FILE, expected only DIR");

@@ -87,39 +87,25 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_rev rev;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	struct vs_id id;
 	const char *spec = NULL;
 	json_t *list = NULL;
 	bool json = false, oneline = false;
 	long max = -1, n = 0;
-	int o, r = 0;
+	int r = 0;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		switch (o) {
-		case 0:
-			if (spec)
-				return cli_usage(ctx, "unexpected argument "
-						 "'%s'", a.arg);
-			spec = a.arg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'o':
-			oneline = true;
-			break;
-		case 'n':
-			max = cli_parse_count(a.arg);
-			if (max < 0)
-				return cli_usage(ctx, "-n needs a count, got "
-						 "'%s'", a.arg);
-			break;
-		}
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	spec = cl.arg[0];
+	json = cl.opt['j'] != NULL;
+	oneline = cl.opt['o'] != NULL;
+	if (cl.opt['n']) {
+		max = cli_parse_count(cl.opt['n']);
+		if (max < 0)
+			return cli_usage(ctx, "-n needs a count, got '%s'",
+					 cl.opt['n']);
+	}
 	if (!spec)
 		return cli_usage(ctx, "missing REV");
 	s = cli_store(ctx);
@@ -174,25 +160,16 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_node root;
 	struct vs_rev rev;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *spec = NULL;
 	bool json = false;
 	char size[32];
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j') {
-			json = true;
-		} else {
-			if (spec)
-				return cli_usage(ctx, "unexpected argument "
-						 "'%s'", a.arg);
-			spec = a.arg;
-		}
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	spec = cl.arg[0];
+	json = cl.opt['j'] != NULL;
 	if (!spec)
 		return cli_usage(ctx, "missing REV");
 	s = cli_store(ctx);
@@ -362,33 +339,17 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_node root, node;
 	struct vs_rev rev;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *spec = NULL;
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		switch (o) {
-		case 0:
-			if (spec)
-				return cli_usage(ctx, "unexpected argument "
-						 "'%s'", a.arg);
-			spec = a.arg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'l':
-			l.lng = true;
-			break;
-		case 'R':
-			l.recursive = true;
-			break;
-		}
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	spec = cl.arg[0];
+	json = cl.opt['j'] != NULL;
+	l.lng = cl.opt['l'] != NULL;
+	l.recursive = cl.opt['R'] != NULL;
 	if (!spec)
 		return cli_usage(ctx, "missing REV[:PATH]");
 	l.s = cli_store(ctx);
@@ -432,19 +393,14 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_store *s;
 	struct vs_rev rev;
 	struct vs_file f;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *spec = NULL;
 	size_t i;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (spec)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		spec = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	spec = cl.arg[0];
 	if (!spec)
 		return cli_usage(ctx, "missing REV:PATH");
 	if (!strchr(spec, ':'))
@@ -525,23 +481,16 @@ int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_node na, nb;
 	struct vs_rev ra, rb;
 	struct vs_store *s;
-	struct cli_args a;
-	const char *pos[2];
+	struct cli_parsed cl;
+	const char *const *pos;
 	bool json = false;
-	int n = 0, o, r;
+	int n, r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j') {
-			json = true;
-			continue;
-		}
-		if (n == 2)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		pos[n++] = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
 		return CLI_USAGE;
+	json = cl.opt['j'] != NULL;
+	n = cl.nargs;
+	pos = cl.arg;
 	if (n != 2)
 		return cli_usage(ctx, "expected two revisions");
 	s = cli_store(ctx);

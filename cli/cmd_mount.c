@@ -207,46 +207,27 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct fs_opts fo = { .cache_size = DEFAULT_CACHE };
 	struct vs_error e = { 0 };
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *mnt = NULL;
 	char *store_dir = NULL, *abs = NULL, msg[1100];
 	bool foreground = false;
 	struct stat st;
-	int o, r = CLI_FAIL, pipefd[2];
+	int r = CLI_FAIL, pipefd[2];
 	pid_t pid;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		switch (o) {
-		case 0:
-			if (mnt)
-				return cli_usage(ctx, "unexpected argument "
-						 "'%s'", a.arg);
-			mnt = a.arg;
-			break;
-		case 'r':
-			fo.read_only = true;
-			break;
-		case 'f':
-			foreground = true;
-			break;
-		case 'a':
-			fo.allow_other = true;
-			break;
-		case 'd':
-			fo.debug = true;
-			break;
-		case 'c':
-			fo.cache_size = parse_size(a.arg);
-			if (fo.cache_size < (16u << 20))
-				return cli_usage(ctx, "--cache-size needs a "
-						 "size of at least 16M, got "
-						 "'%s'", a.arg);
-			break;
-		}
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	mnt = cl.arg[0];
+	fo.read_only = cl.opt['r'] != NULL;
+	foreground = cl.opt['f'] != NULL;
+	fo.allow_other = cl.opt['a'] != NULL;
+	fo.debug = cl.opt['d'] != NULL;
+	if (cl.opt['c']) {
+		fo.cache_size = parse_size(cl.opt['c']);
+		if (fo.cache_size < (16u << 20))
+			return cli_usage(ctx, "--cache-size needs a size of at "
+					 "least 16M, got '%s'", cl.opt['c']);
+	}
 	if (!mnt)
 		return cli_usage(ctx, "missing MNT");
 	if (ctl_in_daemon())
@@ -373,20 +354,15 @@ out:
 int cmd_umount(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_opt opts[] = { { 0 } };
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *mnt = NULL;
 	char store[4096];
 	ssize_t n;
-	int o, r, i;
+	int r, i;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (mnt)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		mnt = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	mnt = cl.arg[0];
 	if (!mnt)
 		return cli_usage(ctx, "missing MNT");
 	n = getxattr(mnt, "user.varve.store", store, sizeof(store) - 1);
@@ -481,24 +457,17 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_store *s;
 	struct vs_head h;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *repo = NULL, *branch = VS_DEFAULT_BRANCH;
 	bool json = false;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'j')
-			json = true;
-		else if (o == 'b')
-			branch = a.arg;
-		else if (repo)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		else
-			repo = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	repo = cl.arg[0];
+	json = cl.opt['j'] != NULL;
+	if (cl.opt['b'])
+		branch = cl.opt['b'];
 	if (!repo)
 		return cli_usage(ctx, "missing REPO");
 	if (parse_head(ctx, repo, branch, &h))
@@ -533,21 +502,15 @@ int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_store *s;
 	struct vs_head h;
-	struct cli_args a;
+	struct cli_parsed cl;
 	const char *repo = NULL, *branch = VS_DEFAULT_BRANCH;
-	int o, r;
+	int r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'b')
-			branch = a.arg;
-		else if (repo)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		else
-			repo = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
 		return CLI_USAGE;
+	repo = cl.arg[0];
+	if (cl.opt['b'])
+		branch = cl.opt['b'];
 	if (!repo)
 		return cli_usage(ctx, "missing REPO");
 	if (parse_head(ctx, repo, branch, &h))

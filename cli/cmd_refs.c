@@ -27,26 +27,19 @@ int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv)
 	struct vs_error e = { 0 };
 	struct vs_repo repo;
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	struct vs_rev rev;
 	struct vs_id head;
-	const char *pos[3];
+	const char *const *pos;
 	char hex[VS_ID_HEXLEN + 1];
 	bool del = false;
-	int n = 0, o, r;
+	int n, r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'd') {
-			del = true;
-			continue;
-		}
-		if (n == 3)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		pos[n++] = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, 3, &cl))
 		return CLI_USAGE;
+	del = cl.opt['d'] != NULL;
+	n = cl.nargs;
+	pos = cl.arg;
 	if (n == 0)
 		return cli_usage(ctx, "missing REPO");
 	if (del && n != 2)
@@ -118,28 +111,24 @@ int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct vs_error e = { 0 };
 	struct vs_store *s;
-	struct cli_args a;
+	struct cli_parsed cl;
 	struct vs_rev rev;
 	struct vs_tag tag;
-	const char *pos[2], *msg = "";
+	const char *const *pos, *msg = "";
 	char author[256], hex[VS_ID_HEXLEN + 1];
-	int n = 0, o, r;
+	int n, r;
 
-	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 'm') {
-			msg = a.arg;
-			continue;
-		}
-		/* Tagging for a CI run: cmd_ci.c parses it all again. */
-		if (o == 'c' || o == 'u' || o == 'p')
-			return cli_tag_ci(ctx, argc, argv);
-		if (n == 2)
-			return cli_usage(ctx, "unexpected argument '%s'", a.arg);
-		pos[n++] = a.arg;
-	}
-	if (o == CLI_OPT_ERROR)
+	if (cli_parse(ctx, argc, argv, opts, CLI_MAX_ARGS, &cl))
 		return CLI_USAGE;
+	/* Tagging for a CI run: cmd_ci.c parses it all again. */
+	if (cl.opt['c'] || cl.opt['u'] || cl.opt['p'])
+		return cli_tag_ci(ctx, argc, argv);
+	if (cl.nargs > 2)
+		return cli_usage(ctx, "unexpected argument '%s'", cl.arg[2]);
+	if (cl.opt['m'])
+		msg = cl.opt['m'];
+	n = cl.nargs;
+	pos = cl.arg;
 	if (n != 2)
 		return cli_usage(ctx, "expected REV and NAME");
 	if (!vs_ref_name_valid(pos[1]))

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -225,22 +226,44 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 	return cli_getopt(ctx, a, opts);
 }
 
-int cli_parse_flags(struct cmd_ctx *ctx, int argc, char **argv,
-		    const struct cli_opt *opts, bool *on)
+int cli_parse(struct cmd_ctx *ctx, int argc, char **argv,
+	      const struct cli_opt *opts, int max, struct cli_parsed *p)
 {
 	struct cli_args a;
 	int o, i;
 
+	assert(max <= CLI_MAX_ARGS);
+	memset(p, 0, sizeof(*p));
 	cli_args_init(&a, argc, argv);
 	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
-		if (o == 0)
-			return cli_usage(ctx, "unexpected argument '%s'",
-					 a.arg);
-		for (i = 0; opts[i].id; i++)
-			if (opts[i].id == o)
-				on[i] = true;
+		if (o == 0) {
+			if (p->nargs == max)
+				return cli_usage(ctx, "unexpected argument "
+						 "'%s'", a.arg);
+			p->arg[p->nargs++] = a.arg;
+			continue;
+		}
+		for (i = 0; opts[i].id; i++) {
+			if (opts[i].id != o)
+				continue;
+			assert(o > 0 && o < CLI_MAX_OPT_ID);
+			p->opt[o] = opts[i].has_arg ? a.arg : "";
+		}
 	}
 	return o == CLI_OPT_ERROR ? CLI_USAGE : 0;
+}
+
+int cli_parse_flags(struct cmd_ctx *ctx, int argc, char **argv,
+		    const struct cli_opt *opts, bool *on)
+{
+	struct cli_parsed cl;
+	int i;
+
+	if (cli_parse(ctx, argc, argv, opts, 0, &cl))
+		return CLI_USAGE;
+	for (i = 0; opts[i].id; i++)
+		on[i] = cl.opt[opts[i].id] != NULL;
+	return 0;
 }
 
 /* --- output -------------------------------------------------------------- */
