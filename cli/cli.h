@@ -86,6 +86,11 @@ void cli_print_help(FILE *f, const struct cli_command *cmd);
 /* Opens the store for the command (once); NULL after printing an error. */
 struct vs_store *cli_store(struct cmd_ctx *ctx);
 /*
+ * vs_store_locate() for this command: --store, then its $VARVE_STORE, then
+ * the nearest .varve upward from its working directory.
+ */
+int cli_store_locate(struct cmd_ctx *ctx, char **dir, struct vs_error *e);
+/*
  * Where cli_store() finds (or found) the store, without opening it: a
  * malloc'ed path (caller frees), or NULL if there is none.
  */

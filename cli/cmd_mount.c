@@ -233,8 +233,7 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	if (ctl_in_daemon())
 		return cli_error(ctx, "this store is already mounted (one "
 				 "mount per store; see 'varve umount')");
-	r = vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
-			    ctx->cwd, &store_dir, &e);
+	r = cli_store_locate(ctx, &store_dir, &e);
 	if (r < 0)
 		return cli_store_error(ctx, r, &e);
 	r = CLI_FAIL;

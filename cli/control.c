@@ -1129,8 +1129,7 @@ bool ctl_cli_forward(struct cmd_ctx *ctx, int argc, char **argv, int *status)
 	if (!c || (c->flags & (CLI_NO_STORE | CLI_LOCAL)))
 		return false;
 	/* No store: the local run prints the proper error. */
-	if (vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
-			    ctx->cwd, &dir, &e) < 0)
+	if (cli_store_locate(ctx, &dir, &e) < 0)
 		return false;
 	r = ctl_forward(dir, argc, argv, ctx->envp, ctx->cwd, ctx->quiet,
 			ctx->store_opt, status);

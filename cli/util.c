@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xalloc.h"
 #include "banned.h"
 
 const char *cli_getenv(const struct cmd_ctx *ctx, const char *name)
@@ -26,15 +27,22 @@ const char *cli_getenv(const struct cmd_ctx *ctx, const char *name)
 	return NULL;
 }
 
+/* "varve: <what>: <message>\n" on the error stream. */
+static void say(struct cmd_ctx *ctx, const char *what, const char *fmt,
+		va_list ap)
+{
+	fprintf(ctx->err, "varve: %s: ", what);
+	vfprintf(ctx->err, fmt, ap);
+	fputc('\n', ctx->err);
+}
+
 int cli_error(struct cmd_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("varve: error: ", ctx->err);
 	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
+	say(ctx, "error", fmt, ap);
 	va_end(ap);
-	fputc('\n', ctx->err);
 	return CLI_FAIL;
 }
 
@@ -51,22 +59,18 @@ void cli_warn(struct cmd_ctx *ctx, const char *fmt, ...)
 
 	if (ctx->quiet)
 		return;
-	fputs("varve: warning: ", ctx->err);
 	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
+	say(ctx, "warning", fmt, ap);
 	va_end(ap);
-	fputc('\n', ctx->err);
 }
 
 int cli_usage(struct cmd_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("varve: error: ", ctx->err);
 	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
+	say(ctx, "error", fmt, ap);
 	va_end(ap);
-	fputc('\n', ctx->err);
 	if (ctx->cmd)
 		fprintf(ctx->err, "usage: varve %s\n(see 'varve %s --help')\n",
 			ctx->cmd->usage, ctx->cmd->name);
@@ -83,14 +87,19 @@ void cli_print_help(FILE *f, const struct cli_command *cmd)
 		fprintf(f, "\n%s", cmd->help);
 }
 
+int cli_store_locate(struct cmd_ctx *ctx, char **dir, struct vs_error *e)
+{
+	return vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
+			       ctx->cwd, dir, e);
+}
+
 char *cli_store_dir(struct cmd_ctx *ctx)
 {
 	char *dir = NULL;
 
 	if (ctx->store)
-		return strdup(ctx->store->path);
-	if (vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
-			    ctx->cwd, &dir, NULL) < 0)
+		return vs_xstrdup(ctx->store->path);
+	if (cli_store_locate(ctx, &dir, NULL) < 0)
 		return NULL;
 	return dir;
 }
@@ -103,8 +112,7 @@ struct vs_store *cli_store(struct cmd_ctx *ctx)
 
 	if (ctx->store)
 		return ctx->store;
-	r = vs_store_locate(ctx->store_opt, cli_getenv(ctx, "VARVE_STORE"),
-			    ctx->cwd, &dir, &e);
+	r = cli_store_locate(ctx, &dir, &e);
 	if (r == 0)
 		r = vs_store_open(dir, &ctx->store, &e);
 	free(dir);
