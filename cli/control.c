@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "banned.h"
 
 #define CTL_MAGIC "VRV1"
@@ -163,18 +164,7 @@ static int recv_all(int fd, void *p, size_t len)
 /* Writes s to fd (a pipe, tty or file of the client's), best effort. */
 static void write_text(int fd, const char *s)
 {
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
+	(void)vs_write_all(fd, s, strlen(s));
 }
 
 /* --- the socket's address ------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
+#include "fileio.h"
 #include "banned.h"
 
 struct co {
@@ -40,23 +41,6 @@ static void co_report(struct co *co, bool force)
 	co->opts->progress(co->opts->progress_arg, &co->prog);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int write_file(struct co *co, const struct vs_id *id, int fd)
 {
 	struct vs_file f;
@@ -67,7 +51,7 @@ static int write_file(struct co *co, const struct vs_id *id, int fd)
 	if (r < 0)
 		return r;
 	if (f.inline_data) {
-		r = write_all(fd, f.inline_data, f.size);
+		r = vs_write_all(fd, f.inline_data, f.size);
 		co->prog.bytes_done += f.size;
 	}
 	for (i = 0; i < f.nchunks && r == 0; i++) {
@@ -83,7 +67,7 @@ static int write_file(struct co *co, const struct vs_id *id, int fd)
 					 vs_id_to_hex(&f.chunks[i].id, hex));
 			break;
 		}
-		r = write_all(fd, co->chunk.data, co->chunk.len);
+		r = vs_write_all(fd, co->chunk.data, co->chunk.len);
 		co->prog.bytes_done += co->chunk.len;
 		co_report(co, false);
 	}

@@ -22,6 +22,7 @@
 #include "rev.h"
 
 #include "xalloc.h"
+#include "fileio.h"
 #include "banned.h"
 
 /* Longest "from" comment kept. */
@@ -363,70 +364,22 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int vs_lockfile_write(const char *path, const struct vs_lockfile *l,
 		      struct vs_error *err)
 {
-	struct vs_buf text = VS_BUF_INIT, tmp = VS_BUF_INIT;
-	char *c1 = strdup(path), *c2 = strdup(path), *dir, *base;
+	struct vs_buf text = VS_BUF_INIT;
 	mode_t mode = 0644;
 	struct stat st;
-	int fd, dfd, r;
+	int r;
 
-	if (!c1 || !c2)
-		abort();
-	dir = dirname(c1);
-	base = basename(c2);
 	if (stat(path, &st) == 0)
 		mode = st.st_mode & 07777;
 	vs_lockfile_format(l, &text);
-	vs_buf_addf(&tmp, "%s/.%s.tmp-XXXXXX", dir, base);
-	fd = mkstemp(tmp.data);
-	if (fd < 0) {
-		r = vs_error_set(err, -errno, "cannot write '%s' (%s)", path,
-				 strerror(errno));
-		goto out;
-	}
-	r = write_all(fd, text.data, text.len);
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp.data, path) < 0)
-		r = -errno;
-	if (r < 0) {
+	r = vs_write_file_atomic(path, text.data, text.len, mode);
+	if (r < 0)
 		vs_error_set(err, r, "cannot write '%s' (%s)", path,
 			     strerror(-r));
-		unlink(tmp.data);
-		goto out;
-	}
-	/* The rename itself must survive a crash too. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	free(c1);
-	free(c2);
 	vs_buf_release(&text);
-	vs_buf_release(&tmp);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "banned.h"
 
 #define CONFIG_NAME "config"
@@ -193,43 +194,6 @@ static int read_text_file(const char *path, struct vs_buf *out)
 	return r;
 }
 
-/* Writes path atomically: a temporary file, fsync, rename, fsync dir. */
-static int write_file_atomic(const char *dir, const char *name,
-			     const void *data, size_t len)
-{
-	struct vs_buf tmp = VS_BUF_INIT, dst = VS_BUF_INIT;
-	int fd, dfd, r = 0;
-
-	vs_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
-	vs_buf_addf(&dst, "%s/%s", dir, name);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
-		r = errno ? -errno : -EIO;
-		close(fd);
-		unlink(tmp.data);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp.data, dst.data) < 0) {
-		r = -errno;
-		unlink(tmp.data);
-		goto out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	vs_buf_release(&tmp);
-	vs_buf_release(&dst);
-	return r;
-}
-
 /* --- create, open, close ------------------------------------------------- */
 
 /* True if dir holds no entry but "." and "..". */
@@ -282,6 +246,7 @@ int vs_store_create(const char *dir, const struct vs_config *cfg,
 		config = path_join(dir, CONFIG_NAME);
 		r = stat(config, &st);
 		free(config);
+		config = NULL;
 		if (r == 0)
 			return vs_error_set(err, VS_E_EXISTS,
 					    "'%s' is already a varve store",
@@ -308,12 +273,14 @@ int vs_store_create(const char *dir, const struct vs_config *cfg,
 	vs_kv_close(kv);
 	/* The config is written last: its presence makes the store. */
 	config_format(cfg, &text);
-	r = write_file_atomic(abs, CONFIG_NAME, text.data, text.len);
+	config = path_join(abs, CONFIG_NAME);
+	r = vs_write_file_atomic(config, text.data, text.len, 0644);
 	if (r < 0)
 		vs_error_set(err, r, "cannot write the config in '%s' (%s)",
 			     abs, vs_strerror(r));
 out:
 	vs_buf_release(&text);
+	free(config);
 	free(staging);
 	free(db);
 	free(abs);
