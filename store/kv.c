@@ -557,3 +557,11 @@ void vs_kv_iter_free(struct vs_kv_iter *it)
 	free(it->prefix);
 	free(it);
 }
+
+int vs_kv_iter_end(struct vs_kv_iter *it, int r, struct vs_error *err)
+{
+	if (r == 0)
+		r = vs_kv_iter_status(it, err);
+	vs_kv_iter_free(it);
+	return r;
+}

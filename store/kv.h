@@ -120,5 +120,10 @@ const void *vs_kv_iter_value(struct vs_kv_iter *it, size_t *vlen);
 /* 0, or VS_E_KV if the iteration stopped on an error. */
 int vs_kv_iter_status(struct vs_kv_iter *it, struct vs_error *err);
 void vs_kv_iter_free(struct vs_kv_iter *it);
+/*
+ * Ends an iteration: frees it and returns r if r is not 0 (the caller's own
+ * failure or stop), else vs_kv_iter_status().
+ */
+int vs_kv_iter_end(struct vs_kv_iter *it, int r, struct vs_error *err);
 
 #endif

@@ -209,9 +209,7 @@ int vs_repo_list(struct vs_store *s,
 		if (r)
 			break;
 	}
-	if (!r)
-		r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, r, err);
 	return r;
 }
 
@@ -295,9 +293,7 @@ static int scan_named(struct vs_store *s, char type, const struct vs_repo *r,
 		if (rc)
 			break;
 	}
-	if (!rc)
-		rc = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	rc = vs_kv_iter_end(it, rc, err);
 	vs_buf_release(&prefix);
 	vs_buf_release(&name);
 	return rc;

@@ -732,9 +732,7 @@ int vs_run_list(struct vs_store *s, const char *provider,
 		if (rc)
 			break;
 	}
-	if (!rc)
-		rc = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	rc = vs_kv_iter_end(it, rc, err);
 	vs_buf_release(&prefix);
 	vs_buf_release(&key);
 	return rc;
@@ -783,8 +781,7 @@ int vs_run_find(struct vs_store *s, const char *key, struct vs_run *out,
 			vs_buf_add(&names, k, klen);
 		}
 	}
-	rc = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	rc = vs_kv_iter_end(it, 0, err);
 	if (rc == 0 && n == 0)
 		rc = vs_error_set(err, VS_E_NOTFOUND, "no run '%s' (see "
 				  "'varve runs')", key);

@@ -224,9 +224,7 @@ int vs_staging_children(struct vs_store *s, const struct vs_head *h,
 		if (r)
 			break;
 	}
-	if (!r)
-		r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, r, err);
 	vs_buf_release(&prefix);
 	vs_buf_release(&name);
 	return r;
@@ -699,9 +697,7 @@ int vs_staging_status(struct vs_store *s, const struct vs_head *h,
 		}
 		vs_stage_entry_release(&e);
 	}
-	if (r == 0)
-		r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, r, err);
 	vs_buf_release(&prefix);
 	vs_buf_release(&path);
 	return r;

@@ -762,8 +762,6 @@ int vs_object_scan_prefix(struct vs_store *s, const char *hex,
 		if (r)
 			break;
 	}
-	if (!r)
-		r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, r, err);
 	return r;
 }

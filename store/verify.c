@@ -291,8 +291,7 @@ int vs_stats_compute(struct vs_store *s, struct vs_stats *st,
 		st->chunk_raw_bytes += raw;
 		st->chunk_stored_bytes += stored;
 	}
-	r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, 0, err);
 	if (r < 0)
 		return r;
 
@@ -304,7 +303,6 @@ int vs_stats_compute(struct vs_store *s, struct vs_stats *st,
 		st->objects++;
 		st->object_bytes += vlen;
 	}
-	r = vs_kv_iter_status(it, err);
-	vs_kv_iter_free(it);
+	r = vs_kv_iter_end(it, 0, err);
 	return r;
 }
