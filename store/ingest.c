@@ -56,6 +56,12 @@
 #define READERS 8
 #define BIG_READERS 3
 /*
+ * A commit that reads at most this much writes its chunks and objects
+ * through the write-ahead log and needs no flush (kv.h, note 1): the usual
+ * next version of a dataset, a few files edited.
+ */
+#define LOGGED_COMMIT_MAX (16u << 20)
+/*
  * A file changed this close to the start of the walk may change again
  * within the same timestamp tick without its stat changing (note 2).
  * Timestamps with nanoseconds come from a fine clock (a tick of at most
@@ -1205,7 +1211,7 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	struct vs_commit c;
 	struct vs_id head, tree_of_head;
 	struct timespec now;
-	bool has_head;
+	bool has_head, logged = false;
 	size_t i;
 	int rc;
 
@@ -1244,11 +1250,23 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	in.rootfd = scan->rootfd;
 	scan->rootfd = -1;
 	in.cache_batch = vs_kv_batch_new();
+	/*
+	 * A commit that reads little writes little: through the WAL, which
+	 * its synced ref update then makes durable, instead of a flush of
+	 * every memtable (fsyncs, a MANIFEST update) before it.  Decided once
+	 * plan() knows what must be read; symlinks are written during it.
+	 */
+	vs_kv_logged_begin(s->kv);
+	logged = true;
 	cache_load(&in);
 	vs_buf_reset(&path);
 	rc = plan(&in, &in.root, &path, -1);
 	if (rc < 0)
 		goto out;
+	if (in.prog.bytes_to_read > LOGGED_COMMIT_MAX) {
+		vs_kv_logged_end(s->kv);
+		logged = false;
+	}
 	report(&in, true);
 	rc = read_all(&in);
 	if (rc < 0)
@@ -1301,6 +1319,8 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 		goto out;
 	res->created = true;
 out:
+	if (logged)
+		vs_kv_logged_end(s->kv);
 	vs_commit_release(&c);
 	vs_kv_batch_free(in.cache_batch);
 	cache_free(&in);

@@ -6,9 +6,11 @@
  */
 #include "kv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include <rocksdb/c.h>
 
@@ -82,6 +85,15 @@ struct vs_kv {
 	rocksdb_writeoptions_t *wopts_nowal;
 	rocksdb_writeoptions_t *wopts_sync;
 	rocksdb_writeoptions_t *wopts;
+	char *path;
+	/*
+	 * Unlogged writes made, and how many of them the last finished
+	 * flush covers: vs_kv_flush() has nothing to do while they are
+	 * equal.  While logged > 0, unlogged writes go through the WAL.
+	 */
+	atomic_uint_fast64_t unlogged;
+	atomic_uint_fast64_t flushed;
+	atomic_int logged;
 };
 
 struct vs_kv_batch {
@@ -158,12 +170,18 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	const char *names[VS_CF_COUNT];
 	const rocksdb_options_t *opts[VS_CF_COUNT];
 	rocksdb_filterpolicy_t *bloom;
+	rocksdb_options_t *base;
 	char *msg = NULL;
 	int i;
 
 	kv = calloc(1, sizeof(*kv));
 	if (!kv)
 		return -ENOMEM;
+	kv->path = strdup(path);
+	if (!kv->path) {
+		free(kv);
+		return -ENOMEM;
+	}
 
 	kv->cache = rocksdb_cache_create_lru(64 << 20);
 	kv->table_opts = rocksdb_block_based_options_create();
@@ -173,7 +191,22 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 	rocksdb_block_based_options_set_cache_index_and_filter_blocks(
 		kv->table_opts, 1);
 
+	/*
+	 * A store may be closed with logged writes in its memtables (see
+	 * vs_kv_close): the next open replays them from the WAL and keeps
+	 * them in memory, instead of writing them out before it can start.
+	 * (The C API of RocksDB 7 has no setter for this one.)
+	 */
+	base = rocksdb_options_create();
 	kv->db_opts = rocksdb_options_create();
+	rocksdb_get_options_from_string(base,
+					"avoid_flush_during_recovery=true",
+					kv->db_opts, &msg);
+	rocksdb_options_destroy(base);
+	if (msg) {
+		vs_kv_close(kv);
+		return kv_fail(err, msg, "cannot set the database options");
+	}
 	rocksdb_options_set_create_if_missing(kv->db_opts,
 					      !!(flags & VS_KV_CREATE));
 	rocksdb_options_set_create_missing_column_families(kv->db_opts, 1);
@@ -278,6 +311,39 @@ static void compact_crowded(struct vs_kv *kv)
 		rocksdb_compactoptions_destroy(co);
 }
 
+static int kv_flush_all(struct vs_kv *kv, struct vs_error *err);
+
+/*
+ * What the logs of a store may hold when it closes without a flush: the
+ * next open replays them (a few ms per MiB) and every open adds a log.
+ */
+#define MAX_LOGS_AT_CLOSE 4
+#define MAX_LOG_BYTES_AT_CLOSE (4 << 20)
+
+/* Whether the write-ahead logs have outgrown what a close may leave. */
+static bool logs_too_big(struct vs_kv *kv)
+{
+	uint64_t bytes = 0;
+	int n = 0;
+	struct dirent *de;
+	DIR *d = opendir(kv->path);
+
+	if (!d)
+		return true;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct stat st;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".log") != 0)
+			continue;
+		n++;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			bytes += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return n > MAX_LOGS_AT_CLOSE || bytes > MAX_LOG_BYTES_AT_CLOSE;
+}
+
 void vs_kv_close(struct vs_kv *kv)
 {
 	int i;
@@ -286,17 +352,24 @@ void vs_kv_close(struct vs_kv *kv)
 		return;
 	if (kv->db) {
 		/*
-		 * RocksDB 7.x keeps every (empty) write-ahead log created by an
-		 * open until some flush advances the log number; a session that
-		 * wrote nothing would leave one file behind.  A marker write
-		 * makes the closing flush do that.
+		 * Unlogged writes exist only in memory: flush them.  Logged
+		 * ones are safe in the WAL and are left there (the next open
+		 * replays them) until the logs grow past a few files or MiB.
+		 * RocksDB 7.x keeps every write-ahead log created by an open,
+		 * even an empty one, until some flush advances the log
+		 * number; a marker write makes sure the flush does that.
 		 */
-		char *msg = NULL;
+		if (atomic_load(&kv->unlogged) != atomic_load(&kv->flushed))
+			vs_kv_flush(kv, NULL);
+		if (logs_too_big(kv)) {
+			char *msg = NULL;
 
-		rocksdb_put_cf(kv->db, kv->wopts, kv->cf[VS_CF_DEFAULT],
-			       "closed", 6, "", 0, &msg);
-		rocksdb_free(msg);
-		vs_kv_flush(kv, NULL);
+			rocksdb_put_cf(kv->db, kv->wopts,
+				       kv->cf[VS_CF_DEFAULT], "closed", 6, "",
+				       0, &msg);
+			rocksdb_free(msg);
+			kv_flush_all(kv, NULL);
+		}
 		compact_crowded(kv);
 		for (i = 0; i < VS_CF_COUNT; i++)
 			if (kv->cf[i])
@@ -322,6 +395,7 @@ void vs_kv_close(struct vs_kv *kv)
 		rocksdb_writeoptions_destroy(kv->wopts_nowal);
 	if (kv->wopts_sync)
 		rocksdb_writeoptions_destroy(kv->wopts_sync);
+	free(kv->path);
 	free(kv);
 }
 
@@ -389,16 +463,34 @@ int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 {
 	char *msg = NULL;
 
-	rocksdb_put_cf(kv->db, kv->wopts_nowal, kv->cf[cf], key, klen, val,
-		       vlen, &msg);
+	bool logged = atomic_load(&kv->logged) > 0;
+
+	rocksdb_put_cf(kv->db, logged ? kv->wopts : kv->wopts_nowal,
+		       kv->cf[cf], key, klen, val, vlen, &msg);
 	if (msg)
 		return kv_fail(err, msg, "write failed");
+	/* Counted once it is in the memtable, where a flush finds it. */
+	if (!logged)
+		atomic_fetch_add(&kv->unlogged, 1);
 	return 0;
 }
 
-int vs_kv_flush(struct vs_kv *kv, struct vs_error *err)
+void vs_kv_logged_begin(struct vs_kv *kv)
+{
+	atomic_fetch_add(&kv->logged, 1);
+}
+
+void vs_kv_logged_end(struct vs_kv *kv)
+{
+	atomic_fetch_sub(&kv->logged, 1);
+}
+
+/* Writes every memtable out, whether it holds logged or unlogged data. */
+static int kv_flush_all(struct vs_kv *kv, struct vs_error *err)
 {
 	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	uint_fast64_t n = atomic_load(&kv->unlogged);
+	uint_fast64_t done;
 	char *msg = NULL;
 	int i, r = 0;
 
@@ -409,7 +501,19 @@ int vs_kv_flush(struct vs_kv *kv, struct vs_error *err)
 			r = kv_fail(err, msg, "flush failed");
 	}
 	rocksdb_flushoptions_destroy(fo);
+	/* A concurrent flush may have covered more already. */
+	done = atomic_load(&kv->flushed);
+	while (r == 0 && done < n &&
+	       !atomic_compare_exchange_weak(&kv->flushed, &done, n))
+		;
 	return r;
+}
+
+int vs_kv_flush(struct vs_kv *kv, struct vs_error *err)
+{
+	if (atomic_load(&kv->unlogged) == atomic_load(&kv->flushed))
+		return 0;
+	return kv_flush_all(kv, err);
 }
 
 struct vs_kv_batch *vs_kv_batch_new(void)
@@ -483,15 +587,18 @@ int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
 		struct vs_error *err)
 {
 	rocksdb_writeoptions_t *wo = kv->wopts;
+	bool unlogged = false;
 	char *msg = NULL;
 
 	if (flags & VS_KV_SYNC)
 		wo = kv->wopts_sync;
-	else if (flags & VS_KV_NOWAL)
-		wo = kv->wopts_nowal;
-	rocksdb_write(kv->db, wo, b->wb, &msg);
+	else if ((flags & VS_KV_NOWAL) && atomic_load(&kv->logged) == 0)
+		unlogged = true;
+	rocksdb_write(kv->db, unlogged ? kv->wopts_nowal : wo, b->wb, &msg);
 	if (msg)
 		return kv_fail(err, msg, "write failed");
+	if (unlogged)
+		atomic_fetch_add(&kv->unlogged, 1);
 	return 0;
 }
 

@@ -14,7 +14,12 @@
  *   1. vs_kv_put() writes without the write-ahead log: fast, and lost if the
  *      process dies before the next vs_kv_flush().  Content-addressed data
  *      only (chunks, objects, chunk sizes), which nothing references yet.
- *   2. vs_kv_flush() makes every earlier write durable.
+ *      Between vs_kv_logged_begin() and _end() such writes go through the
+ *      WAL instead: a small commit then needs no flush at all.
+ *   2. vs_kv_flush() makes every earlier write durable: it flushes the
+ *      memtables if any unlogged write was made since the last flush, and
+ *      does nothing otherwise (logged writes are durable once a later
+ *      synced write has synced the WAL, which keeps them in order).
  *   3. vs_kv_write(.., VS_KV_SYNC) applies a batch atomically and durably
  *      (WAL, fsync).  Ref updates always go this way, after a flush, so a
  *      durable ref never names data that could have been lost.
@@ -91,6 +96,12 @@ int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 	      const void *val, size_t vlen, struct vs_error *err);
 /* Note 2.  0 or VS_E_KV. */
 int vs_kv_flush(struct vs_kv *kv, struct vs_error *err);
+/*
+ * Note 1: unlogged writes made by any thread while a logged section is open
+ * are logged.  For work too small to be worth a flush of its own.  Nests.
+ */
+void vs_kv_logged_begin(struct vs_kv *kv);
+void vs_kv_logged_end(struct vs_kv *kv);
 
 struct vs_kv_batch *vs_kv_batch_new(void);
 void vs_kv_batch_free(struct vs_kv_batch *b);

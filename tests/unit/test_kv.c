@@ -408,6 +408,28 @@ static int child_sync(struct vs_kv *kv)
 	return r < 0 ? 13 : 0;
 }
 
+/* Writes that would skip the WAL, logged: durable once a sync follows. */
+static int child_logged(struct vs_kv *kv)
+{
+	struct vs_kv_batch *b = vs_kv_batch_new();
+	int r;
+
+	vs_kv_logged_begin(kv);
+	if (vs_kv_put(kv, VS_CF_CHUNKS, "c2", 2, "logged", 6, NULL) < 0)
+		return 15;
+	vs_kv_batch_put(b, kv, VS_CF_META, "m3", 2, "nowal", 5);
+	r = vs_kv_write(kv, b, VS_KV_NOWAL, NULL);
+	vs_kv_batch_free(b);
+	vs_kv_logged_end(kv);
+	if (r < 0 || vs_kv_flush(kv, NULL) < 0)
+		return 16;
+	b = vs_kv_batch_new();
+	vs_kv_batch_put(b, kv, VS_CF_REFS, "r2", 2, "names c2", 8);
+	r = vs_kv_write(kv, b, VS_KV_SYNC, NULL);
+	vs_kv_batch_free(b);
+	return r < 0 ? 17 : 0;
+}
+
 /* The child side of in_dying_child(): never returns. */
 static void child_main(const char *what, const char *db)
 {
@@ -419,6 +441,8 @@ static void child_main(const char *what, const char *db)
 		_exit(child_flush(kv));
 	if (!strcmp(what, "sync"))
 		_exit(child_sync(kv));
+	if (!strcmp(what, "logged"))
+		_exit(child_logged(kv));
 	_exit(14);
 }
 
@@ -432,11 +456,15 @@ static void test_survives_crash(void **state)
 	e->kv = NULL;
 	in_dying_child(e->db, "flush");
 	in_dying_child(e->db, "sync");
+	in_dying_child(e->db, "logged");
 	assert_int_equal(vs_kv_open(e->db, 0, &e->kv, NULL), 0);
 	expect(e->kv, VS_CF_CHUNKS, "c1", "flushed");
 	expect(e->kv, VS_CF_META, "m1", "size");
 	expect(e->kv, VS_CF_REFS, "r1", "synced");
 	expect(e->kv, VS_CF_META, "m2", "also");
+	expect(e->kv, VS_CF_CHUNKS, "c2", "logged");
+	expect(e->kv, VS_CF_META, "m3", "nowal");
+	expect(e->kv, VS_CF_REFS, "r2", "names c2");
 }
 
 static void test_open_missing(void **state)
@@ -469,6 +497,102 @@ static size_t count_sst(const char *dir)
 	}
 	closedir(d);
 	return n;
+}
+
+static size_t count_logs(const char *dir)
+{
+	struct dirent *de;
+	size_t n = 0, len;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".log"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * vs_kv_flush() writes table files only when an unlogged write is pending:
+ * not twice for the same writes, and not for writes made in a logged
+ * section.
+ */
+static void test_flush_only_unlogged(void **state)
+{
+	struct kv_env *e = *state;
+	size_t n;
+
+	put(e->kv, VS_CF_OBJECTS, "o1", "unlogged");
+	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	n = count_sst(e->db);
+	assert_true(n > 0);
+	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	assert_int_equal(count_sst(e->db), n);
+
+	vs_kv_logged_begin(e->kv);
+	vs_kv_logged_begin(e->kv);	/* sections nest */
+	put(e->kv, VS_CF_OBJECTS, "o2", "logged");
+	vs_kv_logged_end(e->kv);
+	put(e->kv, VS_CF_OBJECTS, "o3", "still logged");
+	vs_kv_logged_end(e->kv);
+	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	assert_int_equal(count_sst(e->db), n);
+
+	put(e->kv, VS_CF_OBJECTS, "o4", "unlogged again");
+	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	assert_true(count_sst(e->db) > n);
+	reopen(e);
+	expect(e->kv, VS_CF_OBJECTS, "o1", "unlogged");
+	expect(e->kv, VS_CF_OBJECTS, "o2", "logged");
+	expect(e->kv, VS_CF_OBJECTS, "o3", "still logged");
+	expect(e->kv, VS_CF_OBJECTS, "o4", "unlogged again");
+}
+
+/*
+ * A close leaves logged writes in the WAL for the next open to replay, but
+ * every open starts a log: the closes keep their number and size bounded,
+ * and nothing logged is lost on the way.
+ */
+static void test_logs_stay_few(void **state)
+{
+	struct kv_env *e = *state;
+	char key[16], big[64 << 10];
+	struct vs_kv_batch *b;
+	int i;
+
+	memset(big, 'x', sizeof(big));
+	for (i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "key%05d", i);
+		b = vs_kv_batch_new();
+		vs_kv_batch_put(b, e->kv, VS_CF_REFS, key, strlen(key), "v", 1);
+		assert_int_equal(vs_kv_write(e->kv, b, VS_KV_SYNC, NULL), 0);
+		vs_kv_batch_free(b);
+		/* Every fifth session also logs 64 KiB x 20. */
+		if (i % 5 == 0) {
+			int j;
+
+			vs_kv_logged_begin(e->kv);
+			for (j = 0; j < 20; j++) {
+				snprintf(key, sizeof(key), "big%03d-%02d", i,
+					 j);
+				assert_int_equal(vs_kv_put(e->kv, VS_CF_CHUNKS,
+							   key, strlen(key),
+							   big, sizeof(big),
+							   NULL), 0);
+			}
+			vs_kv_logged_end(e->kv);
+		}
+		reopen(e);
+		assert_true(count_logs(e->db) <= 6);
+	}
+	for (i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "key%05d", i);
+		expect(e->kv, VS_CF_REFS, key, "v");
+	}
+	assert_true(vs_kv_has(e->kv, VS_CF_CHUNKS, "big035-19", 9));
 }
 
 /*
@@ -546,6 +670,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_iter_binary, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_after_flush, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_flush_only_unlogged, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_logs_stay_few, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_files_stay_few, setup,
 						teardown),
