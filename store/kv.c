@@ -314,6 +314,54 @@ static void compact_crowded(struct vs_kv *kv)
 static int kv_flush_all(struct vs_kv *kv, struct vs_error *err);
 
 /*
+ * A close cancels the background compactions the session started (a flush
+ * of four files into a family's level 0 starts one), and the next open
+ * starts the same compaction over: measured, every command after a large
+ * commit re-ran it.  A close therefore lets modest ones finish first.
+ */
+#define COMPACT_WAIT_MAX_BYTES (256ull << 20)
+#define COMPACT_WAIT_MS 3000
+
+static bool compactions_busy(struct vs_kv *kv, uint64_t *pending_bytes)
+{
+	uint64_t v = 0;
+	bool busy = false;
+	int i;
+
+	*pending_bytes = 0;
+	if (rocksdb_property_int(kv->db, "rocksdb.num-running-compactions",
+				 &v) == 0 && v > 0)
+		busy = true;
+	for (i = 0; i < VS_CF_COUNT; i++) {
+		v = 0;
+		if (rocksdb_property_int_cf(kv->db, kv->cf[i],
+					    "rocksdb.compaction-pending",
+					    &v) == 0 && v > 0)
+			busy = true;
+		v = 0;
+		if (rocksdb_property_int_cf(
+			    kv->db, kv->cf[i],
+			    "rocksdb.estimate-pending-compaction-bytes",
+			    &v) == 0)
+			*pending_bytes += v;
+	}
+	return busy;
+}
+
+static void wait_compactions(struct vs_kv *kv)
+{
+	uint64_t bytes;
+	int ms;
+
+	for (ms = 0; ms < COMPACT_WAIT_MS; ms++) {
+		if (!compactions_busy(kv, &bytes) ||
+		    bytes > COMPACT_WAIT_MAX_BYTES)
+			return;
+		usleep(1000);
+	}
+}
+
+/*
  * What the logs of a store may hold when it closes without a flush: the
  * next open replays them (a few ms per MiB) and every open adds a log.
  */
@@ -371,6 +419,7 @@ void vs_kv_close(struct vs_kv *kv)
 			kv_flush_all(kv, NULL);
 		}
 		compact_crowded(kv);
+		wait_compactions(kv);
 		for (i = 0; i < VS_CF_COUNT; i++)
 			if (kv->cf[i])
 				rocksdb_column_family_handle_destroy(kv->cf[i]);

@@ -516,6 +516,33 @@ static size_t count_logs(const char *dir)
 }
 
 /*
+ * Four flushes of the same keys start a compaction in the background; the
+ * close lets it finish instead of cancelling it (which would have every
+ * later open start it over), so one merged file is left.
+ */
+static void test_close_finishes_compaction(void **state)
+{
+	struct kv_env *e = *state;
+	char key[16], val[16];
+	int round, i;
+
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 100; i++) {
+			snprintf(key, sizeof(key), "key%05d", i);
+			snprintf(val, sizeof(val), "r%d", round);
+			put(e->kv, VS_CF_META, key, val);
+		}
+		assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	}
+	reopen(e);
+	assert_int_equal(count_sst(e->db), 1);
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "key%05d", i);
+		expect(e->kv, VS_CF_META, key, "r3");
+	}
+}
+
+/*
  * vs_kv_flush() writes table files only when an unlogged write is pending:
  * not twice for the same writes, and not for writes made in a logged
  * section.
@@ -671,6 +698,8 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_after_flush, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_close_finishes_compaction,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_only_unlogged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_logs_stay_few, setup,
