@@ -138,7 +138,10 @@ struct ingest {
 	size_t *by_size, take_lo, take_hi;
 	pthread_mutex_t take_lock;
 	atomic_uint_fast64_t bytes_read, files_read;
-	atomic_int readers_left;
+	/* Readers still running; the last one signals readers_done. */
+	int readers_left;
+	pthread_mutex_t readers_lock;
+	pthread_cond_t readers_done;
 	struct timespec last_progress;
 
 	struct vs_kv_batch *cache_batch;
@@ -1018,6 +1021,15 @@ struct reader_arg {
 	bool big;
 };
 
+static void readers_gone(struct ingest *in, int n)
+{
+	pthread_mutex_lock(&in->readers_lock);
+	in->readers_left -= n;
+	if (in->readers_left == 0)
+		pthread_cond_signal(&in->readers_done);
+	pthread_mutex_unlock(&in->readers_lock);
+}
+
 static void *reader_main(void *arg)
 {
 	const struct reader_arg *ra = arg;
@@ -1042,7 +1054,7 @@ static void *reader_main(void *arg)
 			record_failure(in, r, &e);
 	}
 	free(win);
-	atomic_fetch_sub(&in->readers_left, 1);
+	readers_gone(in, 1);
 	return NULL;
 }
 
@@ -1077,23 +1089,39 @@ static int read_all(struct ingest *in)
 			break;
 		nworkers++;
 	}
-	atomic_store(&in->readers_left, READERS);
+	pthread_mutex_init(&in->readers_lock, NULL);
+	pthread_cond_init(&in->readers_done, NULL);
+	in->readers_left = READERS;
 	for (t = 0; t < READERS && nworkers; t++) {
 		ra[t] = (struct reader_arg){ .in = in, .big = t < BIG_READERS };
 		if (pthread_create(&readers[t], NULL, reader_main, &ra[t]))
 			break;
 		nreaders++;
 	}
-	atomic_fetch_sub(&in->readers_left, READERS - nreaders);
+	readers_gone(in, READERS - nreaders);
 	if (!nworkers || !nreaders)
 		r = vs_error_set(in->err, -EAGAIN, "cannot start threads");
-	/* This thread reports progress while the readers work. */
-	while (atomic_load(&in->readers_left) > 0) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+	/*
+	 * This thread reports progress every 20 ms while the readers work,
+	 * and goes on the moment the last one is done.
+	 */
+	pthread_mutex_lock(&in->readers_lock);
+	while (in->readers_left > 0) {
+		struct timespec until;
 
-		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 20 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&in->readers_done, &in->readers_lock,
+				       &until);
+		pthread_mutex_unlock(&in->readers_lock);
 		report(in, false);
+		pthread_mutex_lock(&in->readers_lock);
 	}
+	pthread_mutex_unlock(&in->readers_lock);
 	for (t = 0; t < nreaders; t++)
 		pthread_join(readers[t], NULL);
 	queue_close(&in->q);
@@ -1107,6 +1135,8 @@ static int read_all(struct ingest *in)
 			     vs_strerror(r));
 	}
 	queue_destroy(&in->q);
+	pthread_cond_destroy(&in->readers_done);
+	pthread_mutex_destroy(&in->readers_lock);
 	pthread_mutex_destroy(&in->take_lock);
 	free(in->by_size);
 	in->by_size = NULL;
