@@ -143,8 +143,8 @@ n=$(cost stat "$S")
 n=$(cost stat "$S/sub/deeper/d.txt")
 ((n == 0)) || problems+=("stat of a file in an unchanged snapshot 2.5 s later sent $n requests (want 0)")
 
-# A second read of a snapshot file comes from the page cache: no read request (open,
-# flush and release still reach the daemon, and a getattr for the atime).
+# A second read of a snapshot file comes from the page cache: no read request (open
+# and release still reach the daemon, and a getattr for the atime).
 cat "$S/big.bin" >/dev/null
 h0=$(mount_stat "$MNT" cache_hits)
 m0=$(mount_stat "$MNT" cache_misses)
