@@ -37,7 +37,10 @@ struct fs_cache {
 	struct fs_cache_stats stats;		/* guarded by lock */
 
 	pthread_t threads[PREFETCH_THREADS];
-	struct vs_id queue[PREFETCH_QUEUE];	/* guarded by lock */
+	struct qent {
+		struct vs_id id;
+		bool file;		/* id names a file object */
+	} queue[PREFETCH_QUEUE];		/* guarded by lock */
 	size_t qhead, qcount;
 	pthread_cond_t queued;
 	bool stopping;
@@ -248,21 +251,55 @@ void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 	pthread_mutex_unlock(&c->lock);
 }
 
-void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id)
+static void enqueue(struct fs_cache *c, const struct vs_id *id, bool file)
 {
 	pthread_mutex_lock(&c->lock);
-	if (!find(c, id) && c->qcount < PREFETCH_QUEUE) {
-		c->queue[(c->qhead + c->qcount) % PREFETCH_QUEUE] = *id;
+	if ((file || !find(c, id)) && c->qcount < PREFETCH_QUEUE) {
+		struct qent *q = &c->queue[(c->qhead + c->qcount) %
+					   PREFETCH_QUEUE];
+
+		q->id = *id;
+		q->file = file;
 		c->qcount++;
 		pthread_cond_signal(&c->queued);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
+void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id)
+{
+	enqueue(c, id, false);
+}
+
+void fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file)
+{
+	enqueue(c, file, true);
+}
+
+/* The first chunk of file object id, called and returning with c->lock. */
+static bool first_chunk(struct fs_cache *c, const struct vs_id *file,
+			struct vs_id *chunk)
+{
+	struct vs_file f;
+	bool found = false;
+
+	pthread_mutex_unlock(&c->lock);
+	if (vs_store_read_file(c->s, file, &f, NULL) == 0) {
+		if (!f.inline_data && f.nchunks > 0) {
+			*chunk = f.chunks[0].id;
+			found = true;
+		}
+		vs_file_release(&f);
+	}
+	pthread_mutex_lock(&c->lock);
+	return found;
+}
+
 static void *prefetch_main(void *arg)
 {
 	struct fs_cache *c = arg;
 	struct entry *e;
+	struct qent q;
 	struct vs_id id;
 
 	pthread_mutex_lock(&c->lock);
@@ -271,9 +308,12 @@ static void *prefetch_main(void *arg)
 			pthread_cond_wait(&c->queued, &c->lock);
 		if (c->stopping)
 			break;
-		id = c->queue[c->qhead];
+		q = c->queue[c->qhead];
 		c->qhead = (c->qhead + 1) % PREFETCH_QUEUE;
 		c->qcount--;
+		id = q.id;
+		if (q.file && (c->stopping || !first_chunk(c, &q.id, &id)))
+			continue;
 		if (find(c, &id))
 			continue;
 		if (acquire(c, &id, &e, true, NULL) == 0)

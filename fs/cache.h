@@ -43,6 +43,9 @@ void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 
 /* Asks a prefetch thread to load id if it is not cached; never blocks. */
 void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id);
+/* The same for the first chunk of file object `file`, which the prefetch
+ * thread reads first. */
+void fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file);
 
 struct fs_cache_stats {
 	uint64_t hits, misses, prefetched, bytes;

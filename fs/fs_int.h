@@ -87,11 +87,16 @@ struct fs_inode {
 	pthread_mutex_t dlock;
 	struct fs_dirent *dents;	/* dlock */
 	size_t ndents;			/* dlock */
+	/* Snapshot directories: opens of files in it, and the first entry
+	 * whose file is not yet prefetched (ops.c, prefetch_siblings). */
+	size_t pf_opens, pf_next;	/* dlock */
 };
 
 struct fs_dirent {
 	char *name;
 	mode_t type;	/* S_IFDIR, S_IFREG, S_IFLNK */
+	bool has_id;	/* a snapshot's file: id is its file object */
+	struct vs_id id;
 };
 
 struct fs_head_base {

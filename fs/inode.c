@@ -48,6 +48,7 @@ void fs_dents_clear(struct fs_inode *i)
 	free(i->dents);
 	i->dents = NULL;
 	i->ndents = 0;
+	i->pf_opens = i->pf_next = 0;
 }
 
 static void inode_free(struct fs_inode *i)

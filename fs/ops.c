@@ -567,7 +567,8 @@ struct dents {
 	size_t n, alloc;
 };
 
-static void dents_add(struct dents *d, const char *name, mode_t type)
+static struct fs_dirent *dents_add(struct dents *d, const char *name,
+				    mode_t type)
 {
 	if (d->n == d->alloc) {
 		d->alloc = d->alloc ? 2 * d->alloc : 16;
@@ -579,7 +580,8 @@ static void dents_add(struct dents *d, const char *name, mode_t type)
 	if (!d->v[d->n].name)
 		abort();
 	d->v[d->n].type = type;
-	d->n++;
+	d->v[d->n].has_id = false;
+	return &d->v[d->n++];
 }
 
 static mode_t dtype_of(enum vs_entry_type t)
@@ -798,9 +800,17 @@ static int list_dir(struct fs *fs, struct fs_inode *i, struct dents *d)
 		r = vs_store_read_tree(fs->s, &i->id, &t, NULL);
 		if (r < 0)
 			return -to_errno(r);
-		for (k = 0; k < t.count; k++)
-			dents_add(d, t.entries[k].name,
-				  dtype_of(t.entries[k].type));
+		for (k = 0; k < t.count; k++) {
+			struct fs_dirent *de;
+
+			de = dents_add(d, t.entries[k].name,
+				       dtype_of(t.entries[k].type));
+			if (t.entries[k].type == VS_ENTRY_FILE ||
+			    t.entries[k].type == VS_ENTRY_EXEC) {
+				de->has_id = true;
+				de->id = t.entries[k].id;
+			}
+		}
 		vs_tree_release(&t);
 		return 0;
 	case FS_HEAD:
@@ -1084,6 +1094,36 @@ static int stage_data(struct fs *fs, struct fs_inode *i, struct hnode *n,
 	return 0;
 }
 
+/*
+ * A reader that opens the files of a listed snapshot directory one after
+ * another (find | xargs cat; a loader going through a shard directory)
+ * finds the next ones already read, verified and decompressed: every open
+ * of a file in the directory queues the first chunks of the files up to
+ * SIBLINGS_AHEAD entries past the count of opens so far, in listing order.
+ */
+#define SIBLINGS_AHEAD 16
+
+static void prefetch_siblings(struct fs *fs, const struct fs_inode *i)
+{
+	struct fs_inode *p = fs_inode_get(fs, i->parent);
+	size_t until;
+
+	if (!p || p->kind != FS_SNAP)
+		return;
+	pthread_mutex_lock(&p->dlock);
+	if (p->dents) {
+		until = ++p->pf_opens + SIBLINGS_AHEAD;
+		for (; p->pf_next < p->ndents && p->pf_next < until;
+		     p->pf_next++) {
+			const struct fs_dirent *de = &p->dents[p->pf_next];
+
+			if (de->has_id && !vs_id_equal(&de->id, &i->id))
+				fs_cache_prefetch_file(fs->cache, &de->id);
+		}
+	}
+	pthread_mutex_unlock(&p->dlock);
+}
+
 static int do_open(struct fs *fs, struct fs_inode *i,
 		   struct fuse_file_info *fi)
 {
@@ -1106,6 +1146,7 @@ static int do_open(struct fs *fs, struct fs_inode *i,
 		}
 		fi->fh = (uintptr_t)h;
 		fi->keep_cache = 1;
+		prefetch_siblings(fs, i);
 		return 0;
 	}
 	if (!is_head(i))

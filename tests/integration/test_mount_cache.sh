@@ -2,7 +2,8 @@
 # Kernel caching of immutable snapshots: once a snapshot directory has been stat'ed
 # and listed with `ls -l`, doing it again sends no request to the daemon (counted by
 # the `requests` field of the mount root's user.varve.stats). Also: a second read of a
-# snapshot file is served from the page cache (no read reaches the daemon).
+# snapshot file is served from the page cache (no read reaches the daemon), and the
+# files of a listed directory read one after another are prefetched.
 #
 # Every check is made and reported before the test fails, with a breakdown of
 # which system calls still reach the daemon.
@@ -33,6 +34,8 @@ ln -s f1.txt src/link
 printf 'inner\n' >src/sub/inner.txt
 printf 'deeper\n' >src/sub/deeper/d.txt
 randbytes big $((2 * 1024 * 1024)) >src/big.bin
+mkdir src/shard
+for ((i = 0; i < 48; i++)); do randbytes "shard $i" 8192 >"src/shard/r$((100 + i)).bin"; done
 expect_exit 0 varve commit "$REPO" --from src -m v1
 ID1=$(cat "$OUT")
 expect_exit 0 varve tag "$REPO@$ID1" v1
@@ -154,6 +157,21 @@ m1=$(mount_stat "$MNT" cache_misses)
 note "second cat of a 2 MiB snapshot file: $n requests, chunk cache hits +$((h1 - h0)), misses +$((m1 - m0))"
 ((h1 == h0 && m1 == m0)) || problems+=("a second read of a snapshot file reached the daemon's chunk cache (hits +$((h1 - h0)), misses +$((m1 - m0))): keep_cache not effective")
 cmp -s src/big.bin "$S/big.bin" || problems+=("big.bin read through the mount differs from its source")
+
+# The files of a listed snapshot directory read one after another: each open queues
+# the first chunks of the next files for the prefetch threads, so most reads find
+# their chunk loaded, verified and decompressed already.
+ls "$S/shard" >/dev/null
+p0=$(mount_stat "$MNT" prefetched)
+h0=$(mount_stat "$MNT" cache_hits)
+for f in $(ls "$S/shard"); do cat "$S/shard/$f"; done >shard.through
+for f in $(ls src/shard); do cat "src/shard/$f"; done >shard.source
+p1=$(mount_stat "$MNT" prefetched)
+h1=$(mount_stat "$MNT" cache_hits)
+note "48 files of a listed directory read in order: prefetched +$((p1 - p0)), cache hits +$((h1 - h0))"
+cmp -s shard.source shard.through || problems+=("files of shard/ read through the mount differ from their sources")
+((p1 - p0 >= 40)) || problems+=("reading shard/ in order prefetched $((p1 - p0)) of its 48 files' chunks (want >= 40)")
+((h1 - h0 >= 24)) || problems+=("reading shard/ in order found $((h1 - h0)) of 48 chunks in the cache (want >= 24)")
 
 # Caching must not hide changes: a branch that moves is seen within a couple of seconds
 # (NAME@main and the head are not immutable).
