@@ -313,6 +313,23 @@ static void compact_crowded(struct vs_kv *kv)
 
 static int kv_flush_all(struct vs_kv *kv, struct vs_error *err);
 
+/* Whether an unlogged write was made since the last finished flush. */
+static bool unlogged_pending(struct vs_kv *kv)
+{
+	return atomic_load(&kv->unlogged) != atomic_load(&kv->flushed);
+}
+
+/*
+ * The options of a write that may skip the WAL (vs_kv_put, VS_KV_NOWAL): it
+ * does unless a logged section is open.  *unlogged tells the caller to
+ * count the write once it is in the memtable, where a flush finds it.
+ */
+static rocksdb_writeoptions_t *nowal_opts(struct vs_kv *kv, bool *unlogged)
+{
+	*unlogged = atomic_load(&kv->logged) == 0;
+	return *unlogged ? kv->wopts_nowal : kv->wopts;
+}
+
 /*
  * A close cancels the background compactions the session started (a flush
  * of four files into a family's level 0 starts one), and the next open
@@ -407,17 +424,18 @@ void vs_kv_close(struct vs_kv *kv)
 		 * even an empty one, until some flush advances the log
 		 * number; a marker write makes sure the flush does that.
 		 */
-		if (atomic_load(&kv->unlogged) != atomic_load(&kv->flushed))
-			vs_kv_flush(kv, NULL);
-		if (logs_too_big(kv)) {
+		bool logs = logs_too_big(kv);
+
+		if (logs) {
 			char *msg = NULL;
 
 			rocksdb_put_cf(kv->db, kv->wopts,
 				       kv->cf[VS_CF_DEFAULT], "closed", 6, "",
 				       0, &msg);
 			rocksdb_free(msg);
-			kv_flush_all(kv, NULL);
 		}
+		if (logs || unlogged_pending(kv))
+			kv_flush_all(kv, NULL);
 		compact_crowded(kv);
 		wait_compactions(kv);
 		for (i = 0; i < VS_CF_COUNT; i++)
@@ -512,14 +530,13 @@ int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 {
 	char *msg = NULL;
 
-	bool logged = atomic_load(&kv->logged) > 0;
+	bool unlogged;
 
-	rocksdb_put_cf(kv->db, logged ? kv->wopts : kv->wopts_nowal,
-		       kv->cf[cf], key, klen, val, vlen, &msg);
+	rocksdb_put_cf(kv->db, nowal_opts(kv, &unlogged), kv->cf[cf], key,
+		       klen, val, vlen, &msg);
 	if (msg)
 		return kv_fail(err, msg, "write failed");
-	/* Counted once it is in the memtable, where a flush finds it. */
-	if (!logged)
+	if (unlogged)
 		atomic_fetch_add(&kv->unlogged, 1);
 	return 0;
 }
@@ -560,9 +577,7 @@ static int kv_flush_all(struct vs_kv *kv, struct vs_error *err)
 
 int vs_kv_flush(struct vs_kv *kv, struct vs_error *err)
 {
-	if (atomic_load(&kv->unlogged) == atomic_load(&kv->flushed))
-		return 0;
-	return kv_flush_all(kv, err);
+	return unlogged_pending(kv) ? kv_flush_all(kv, err) : 0;
 }
 
 struct vs_kv_batch *vs_kv_batch_new(void)
@@ -641,9 +656,9 @@ int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
 
 	if (flags & VS_KV_SYNC)
 		wo = kv->wopts_sync;
-	else if ((flags & VS_KV_NOWAL) && atomic_load(&kv->logged) == 0)
-		unlogged = true;
-	rocksdb_write(kv->db, unlogged ? kv->wopts_nowal : wo, b->wb, &msg);
+	else if (flags & VS_KV_NOWAL)
+		wo = nowal_opts(kv, &unlogged);
+	rocksdb_write(kv->db, wo, b->wb, &msg);
 	if (msg)
 		return kv_fail(err, msg, "write failed");
 	if (unlogged)

@@ -483,36 +483,31 @@ static void test_open_missing(void **state)
 	vs_kv_close(NULL);
 }
 
-static size_t count_sst(const char *dir)
+/* The files in dir whose names end in suffix (".sst", ".log"). */
+static size_t count_files(const char *dir, const char *suffix)
 {
+	size_t n = 0, len, slen = strlen(suffix);
 	struct dirent *de;
-	size_t n = 0, len;
 	DIR *d = opendir(dir);
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (len > 4 && !strcmp(de->d_name + len - 4, ".sst"))
+		if (len > slen && !strcmp(de->d_name + len - slen, suffix))
 			n++;
 	}
 	closedir(d);
 	return n;
 }
 
+static size_t count_sst(const char *dir)
+{
+	return count_files(dir, ".sst");
+}
+
 static size_t count_logs(const char *dir)
 {
-	struct dirent *de;
-	size_t n = 0, len;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (len > 4 && !strcmp(de->d_name + len - 4, ".log"))
-			n++;
-	}
-	closedir(d);
-	return n;
+	return count_files(dir, ".log");
 }
 
 /*
