@@ -42,40 +42,56 @@ HEAD=$(cat "$OUT")
 declare -A digest_of=(["$HEAD"]=$(digest src))
 note "a complete commit of $((nbig * bigsize / 1048576)) MiB took $((full_ns / 1000000)) ms"
 
+# kill_round REPO SRC MESSAGE DELAY_US: starts `varve commit REPO --from SRC -m MESSAGE`,
+# kills it with -9 after DELAY_US microseconds and checks the store: it verifies; the head
+# is still ROUND_HEAD (ROUND_KILLED=1) or a new commit of SRC on top of it, which becomes
+# ROUND_HEAD; a checkout of the head equals the tree committed as it. ROUND_RC: the exit.
+kill_round() {
+	local repo=$1 src=$2 msg=$3 delay_us=$4 want pid new
+	want=$(digest "$src")
+	"$VARVE" -q commit "$repo" --from "$src" -m "$msg" >"$TMP/.bg-out" 2>"$TMP/.bg-err" </dev/null &
+	pid=$!
+	CLEANUP_PIDS+=("$pid")
+	sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
+	kill -9 "$pid" 2>/dev/null || true
+	ROUND_RC=0
+	{ wait "$pid"; } 2>/dev/null || ROUND_RC=$?   # no "Killed" job message
+
+	expect_exit 0 varve verify
+	new=$(head_id "$repo")
+	ROUND_KILLED=0
+	if [[ "$new" == "$ROUND_HEAD" ]]; then
+		((ROUND_RC == 137)) || fail "$msg: commit exited $ROUND_RC without a new commit"
+		ROUND_KILLED=1
+	else
+		expect_exit 0 varve log "$repo" -n 1 --json
+		assert_eq "[\"$ROUND_HEAD\"]" "$(json 'd[0]["parents"]' <"$OUT")" "$msg: parent of the new head"
+		assert_eq "$msg" "$(json 'd[0]["message"]' <"$OUT")" "$msg: message of the new head"
+		digest_of[$new]=$want
+		ROUND_HEAD=$new
+	fi
+	rm -rf co
+	expect_exit 0 varve checkout "$repo" co
+	assert_eq "${digest_of[$ROUND_HEAD]}" "$(digest co)" "$msg: checkout of the head after kill -9"
+	rm -rf co
+}
+
 killed_mid=0
+ROUND_HEAD=$HEAD
 for frac in 5 20 40 60 80 95; do
 	r=$frac
 	make_src src "$r"
-	want=$(digest src)
 	delay_ms=$((full_ns * frac / 100 / 1000000))
 	((delay_ms >= 20)) || delay_ms=20
-	"$VARVE" -q commit "$REPO" --from src -m "round $r" >"$TMP/.bg-out" 2>"$TMP/.bg-err" </dev/null &
-	pid=$!
-	CLEANUP_PIDS+=("$pid")
-	sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
-	kill -9 "$pid" 2>/dev/null || true
-	rc=0
-	{ wait "$pid"; } 2>/dev/null || rc=$?   # no "Killed" job message
-
-	expect_exit 0 varve verify
-	NEW=$(head_id "$REPO")
-	if [[ "$NEW" == "$HEAD" ]]; then
-		((rc == 137)) || fail "round $r: commit exited $rc without a new commit"
+	kill_round "$REPO" src "round $r" $((delay_ms * 1000))
+	if ((ROUND_KILLED)); then
 		killed_mid=$((killed_mid + 1))
 		note "round $r: killed after ${delay_ms} ms, head unchanged"
 	else
-		expect_exit 0 varve log "$REPO" -n 1 --json
-		assert_eq "[\"$HEAD\"]" "$(json 'd[0]["parents"]' <"$OUT")" "round $r: parent of the new head"
-		assert_eq "round $r" "$(json 'd[0]["message"]' <"$OUT")" "round $r: message of the new head"
-		digest_of[$NEW]=$want
-		note "round $r: kill after ${delay_ms} ms came too late (exit $rc), new head ${NEW:0:12}"
-		HEAD=$NEW
+		note "round $r: kill after ${delay_ms} ms came too late (exit $ROUND_RC), new head ${ROUND_HEAD:0:12}"
 	fi
-	rm -rf co
-	expect_exit 0 varve checkout "$REPO" co
-	assert_eq "${digest_of[$HEAD]}" "$(digest co)" "round $r: checkout of the head after kill -9"
-	rm -rf co
 done
+HEAD=$ROUND_HEAD
 ((killed_mid > 0)) || fail "no kill landed during a commit; the test proved nothing"
 
 expect_exit 0 varve verify --full
@@ -106,38 +122,14 @@ make_small small 0
 start=$(date +%s%N)
 expect_exit 0 varve commit "$SMALL" --from small -m "small 0"
 small_ns=$(($(date +%s%N) - start))
-SHEAD=$(cat "$OUT")
-digest_of[$SHEAD]=$(digest small)
+ROUND_HEAD=$(cat "$OUT")
+digest_of[$ROUND_HEAD]=$(digest small)
 note "a complete small commit took $((small_ns / 1000000)) ms"
 killed_small=0
 for frac in 10 30 50 70 90 99; do
-	r=s$frac
-	make_small small "$r"
-	want=$(digest small)
-	delay_us=$((small_ns * frac / 100 / 1000))
-	"$VARVE" -q commit "$SMALL" --from small -m "small $r" >"$TMP/.bg-out" 2>"$TMP/.bg-err" </dev/null &
-	pid=$!
-	CLEANUP_PIDS+=("$pid")
-	sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
-	kill -9 "$pid" 2>/dev/null || true
-	rc=0
-	{ wait "$pid"; } 2>/dev/null || rc=$?
-
-	expect_exit 0 varve verify
-	NEW=$(head_id "$SMALL")
-	if [[ "$NEW" == "$SHEAD" ]]; then
-		((rc == 137)) || fail "small round $r: commit exited $rc without a new commit"
-		killed_small=$((killed_small + 1))
-	else
-		expect_exit 0 varve log "$SMALL" -n 1 --json
-		assert_eq "[\"$SHEAD\"]" "$(json 'd[0]["parents"]' <"$OUT")" "small round $r: parent of the new head"
-		digest_of[$NEW]=$want
-		SHEAD=$NEW
-	fi
-	rm -rf co
-	expect_exit 0 varve checkout "$SMALL" co
-	assert_eq "${digest_of[$SHEAD]}" "$(digest co)" "small round $r: checkout of the head after kill -9"
-	rm -rf co
+	make_small small "s$frac"
+	kill_round "$SMALL" small "small s$frac" $((small_ns * frac / 100 / 1000))
+	killed_small=$((killed_small + ROUND_KILLED))
 done
 note "small commits: $killed_small of 6 kills landed before the new head"
 ((killed_small > 0)) || fail "no kill landed during a small commit; the test proved nothing"
