@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -1234,16 +1235,18 @@ static void read_ahead(struct fs *fs, struct handle *h, off_t off,
 }
 
 /*
- * Replies to a read of a committed file straight from the cached chunks
- * (no copy on our side: the kernel copies from them), or returns a
- * negative errno without replying.
+ * Replies to a read of a committed file straight from the cached chunks, or
+ * returns a negative errno without replying. fuse_reply_iov hands the pieces
+ * to one writev on /dev/fuse, so the kernel copies from the cache itself;
+ * fuse_reply_data would first copy a reply of several pieces into a fresh
+ * buffer.
  */
 static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 			size_t size, off_t off)
 {
 	const struct vs_file *f = &h->f;
 	const struct fs_chunk **held;
-	struct fuse_bufvec *bv;
+	struct iovec *iov;
 	size_t k, first, n = 0, npieces;
 	uint64_t end;
 	int r = 0;
@@ -1268,15 +1271,10 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 	for (k = first; k < f->nchunks && f->chunks[k].offset < end; k++)
 		;
 	npieces = k - first;
-	bv = malloc(sizeof(*bv) + npieces * sizeof(bv->buf[0]));
+	iov = malloc(npieces * sizeof(*iov));
 	held = malloc(npieces * sizeof(*held));
-	if (!bv || !held)
+	if (!iov || !held)
 		abort();
-	{
-		struct fuse_bufvec empty = FUSE_BUFVEC_INIT(0);
-
-		*bv = empty;
-	}
 	for (k = first; k < first + npieces; k++) {
 		const struct vs_chunk_ref *c = &f->chunks[k];
 		const struct fs_chunk *ch;
@@ -1294,23 +1292,21 @@ static int reply_object(fuse_req_t req, struct fs *fs, struct handle *h,
 		}
 		from = (uint64_t)off > c->offset ? off - c->offset : 0;
 		to = end < c->offset + c->len ? end - c->offset : c->len;
-		bv->buf[k - first] = (struct fuse_buf){
-			.size = to - from,
-			.mem = (void *)(ch->data + from),
+		iov[k - first] = (struct iovec){
+			.iov_base = (void *)(ch->data + from),
+			.iov_len = to - from,
 		};
 	}
 	if (r == 0) {
 		/* Before the reply: once it is sent, the kernel may release
 		 * the file and h with it. */
 		read_ahead(fs, h, off, end, first + npieces - 1);
-		bv->count = npieces;
-		fuse_reply_data(req, bv, 0);
+		fuse_reply_iov(req, iov, (int)npieces);
 	}
 	for (k = 0; k < n; k++)
-		fs_cache_put(fs->cache, held[k],
-			     r == 0 ? bv->buf[k].size : 0);
+		fs_cache_put(fs->cache, held[k], r == 0 ? iov[k].iov_len : 0);
 	free(held);
-	free(bv);
+	free(iov);
 	return r;
 }
 
