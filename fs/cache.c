@@ -13,6 +13,7 @@
 #define NBUCKETS 4096
 #define PREFETCH_THREADS 16
 #define PREFETCH_QUEUE 64
+#define SERVED_RING 256
 
 struct entry {
 	struct fs_chunk chunk;		/* first: fs_cache_put casts back */
@@ -44,6 +45,13 @@ struct fs_cache {
 	size_t qhead, qcount;
 	pthread_cond_t queued;
 	bool stopping;
+	/*
+	 * The chunks most recently dropped after every byte was replied:
+	 * the kernel holds their pages, so a prefetch of one (queued before
+	 * the reader got there) would decompress and hash it for nothing.
+	 */
+	struct vs_id served[SERVED_RING];	/* guarded by lock */
+	size_t nserved;				/* ever recorded */
 };
 
 static pthread_key_t zctx_key;
@@ -112,6 +120,31 @@ static void unhash(struct fs_cache *c, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
+}
+
+static bool was_served(const struct fs_cache *c, const struct vs_id *id)
+{
+	size_t n = c->nserved < SERVED_RING ? c->nserved : SERVED_RING, i;
+
+	for (i = 0; i < n; i++)
+		if (vs_id_equal(&c->served[i], id))
+			return true;
+	return false;
+}
+
+static bool is_queued(const struct fs_cache *c, const struct vs_id *id,
+		      bool file)
+{
+	size_t i;
+
+	for (i = 0; i < c->qcount; i++) {
+		const struct qent *q = &c->queue[(c->qhead + i) %
+						 PREFETCH_QUEUE];
+
+		if (q->file == file && vs_id_equal(&q->id, id))
+			return true;
+	}
+	return false;
 }
 
 static void entry_free(struct entry *e)
@@ -244,6 +277,7 @@ void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 		unhash(c, e);
 		c->bytes -= e->buf.len;
 		c->stats.bytes = c->bytes;
+		c->served[c->nserved++ % SERVED_RING] = e->id;
 		entry_free(e);
 	} else {
 		release_locked(c, e);
@@ -254,7 +288,8 @@ void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 static void enqueue(struct fs_cache *c, const struct vs_id *id, bool file)
 {
 	pthread_mutex_lock(&c->lock);
-	if ((file || !find(c, id)) && c->qcount < PREFETCH_QUEUE) {
+	if (c->qcount < PREFETCH_QUEUE && !is_queued(c, id, file) &&
+	    (file || (!find(c, id) && !was_served(c, id)))) {
 		struct qent *q = &c->queue[(c->qhead + c->qcount) %
 					   PREFETCH_QUEUE];
 
@@ -314,7 +349,7 @@ static void *prefetch_main(void *arg)
 		id = q.id;
 		if (q.file && (c->stopping || !first_chunk(c, &q.id, &id)))
 			continue;
-		if (find(c, &id))
+		if (find(c, &id) || was_served(c, &id))
 			continue;
 		if (acquire(c, &id, &e, true, NULL) == 0)
 			release_locked(c, e);
