@@ -6,8 +6,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 packages=(build-essential cmake pkg-config librocksdb-dev rocksdb-tools libzstd-dev
-          libssl-dev libcmocka-dev libfuse3-dev fuse3 attr libcurl4-openssl-dev
-          libjansson-dev python3-yaml)
+          libxxhash-dev libssl-dev libcmocka-dev libfuse3-dev fuse3 attr
+          libcurl4-openssl-dev libjansson-dev python3-yaml)
 bench_packages=(restic borgbackup hyperfine fio)
 
 for arg in "$@"; do

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "error.h"
 #include "planes.h"
 #include "banned.h"
@@ -22,10 +24,24 @@ static bool saves_enough(size_t stored, size_t raw)
 	return stored <= raw - raw / 32;
 }
 
-static void put_raw(const void *src, size_t len, struct vs_buf *out)
+/* codec, raw_len and, with VS_CODEC_CHECKSUM, the checksum of src. */
+static void put_header(struct vs_buf *out, enum vs_chunk_codec codec,
+		       const void *src, size_t len, unsigned flags)
 {
-	vs_buf_addch(out, VS_CODEC_RAW);
-	vs_buf_add_varint(out, len);
+	if (flags & VS_CODEC_CHECKSUM) {
+		vs_buf_addch(out, codec | VS_CODEC_CHECKSUM_BIT);
+		vs_buf_add_varint(out, len);
+		vs_buf_add_u64be(out, XXH3_64bits(src, len));
+	} else {
+		vs_buf_addch(out, codec);
+		vs_buf_add_varint(out, len);
+	}
+}
+
+static void put_raw(const void *src, size_t len, unsigned flags,
+		    struct vs_buf *out)
+{
+	put_header(out, VS_CODEC_RAW, src, len, flags);
 	vs_buf_add(out, src, len);
 }
 
@@ -69,14 +85,14 @@ out:
 
 /* Append a planes value to out, or leave out as it was and answer 1. */
 static int put_planes(struct vs_zctx *z, const uint8_t *src, size_t len,
-		      const bool noisy[VS_PLANES], struct vs_buf *out)
+		      const bool noisy[VS_PLANES], unsigned flags,
+		      struct vs_buf *out)
 {
 	size_t start = out->len, hdr;
 	unsigned k;
 	int r;
 
-	vs_buf_addch(out, VS_CODEC_PLANES);
-	vs_buf_add_varint(out, len);
+	put_header(out, VS_CODEC_PLANES, src, len, flags);
 	hdr = out->len;
 	for (k = 0; k < VS_PLANES; k++) {
 		r = put_plane(z, src, len, k, noisy[k], out);
@@ -101,12 +117,11 @@ int vs_codec_encode(struct vs_zctx *z, const void *src, size_t len,
 	vs_buf_grow(out, len + 32);
 	if ((flags & VS_CODEC_ALLOW_PLANES) &&
 	    vs_planes_worth(src, len, noisy)) {
-		r = put_planes(z, src, len, noisy, out);
+		r = put_planes(z, src, len, noisy, flags, out);
 		if (r <= 0)
 			return r;
 	} else {
-		vs_buf_addch(out, VS_CODEC_ZSTD);
-		vs_buf_add_varint(out, len);
+		put_header(out, VS_CODEC_ZSTD, src, len, flags);
 		hdr = out->len;
 		r = vs_compress(z, src, len, out);
 		if (r < 0) {
@@ -117,7 +132,7 @@ int vs_codec_encode(struct vs_zctx *z, const void *src, size_t len,
 			return 0;
 		vs_buf_setlen(out, start);
 	}
-	put_raw(src, len, out);
+	put_raw(src, len, flags, out);
 	return 0;
 }
 
@@ -174,7 +189,7 @@ int vs_codec_decode(struct vs_zctx *z, const void *val, size_t len,
 		    struct vs_buf *out)
 {
 	struct vs_cursor c;
-	uint64_t raw_len;
+	uint64_t raw_len, sum = 0;
 	uint8_t codec;
 	size_t left;
 	int r = VS_E_CORRUPT;
@@ -183,10 +198,12 @@ int vs_codec_decode(struct vs_zctx *z, const void *val, size_t len,
 	vs_cursor_init(&c, val, len);
 	codec = vs_cursor_u8(&c);
 	raw_len = vs_cursor_varint(&c);
+	if (codec & VS_CODEC_CHECKSUM_BIT)
+		sum = vs_cursor_u64be(&c);
 	left = vs_cursor_left(&c);
 	if (!vs_cursor_ok(&c) || raw_len > VS_CODEC_MAX_RAW)
 		goto out;
-	switch (codec) {
+	switch (codec & ~VS_CODEC_CHECKSUM_BIT) {
 	case VS_CODEC_RAW:
 		if (left != raw_len)
 			goto out;
@@ -201,10 +218,18 @@ int vs_codec_decode(struct vs_zctx *z, const void *val, size_t len,
 		r = get_planes(z, &c, raw_len, out);
 		break;
 	}
+	if (r == 0 && (codec & VS_CODEC_CHECKSUM_BIT) &&
+	    XXH3_64bits(out->data, out->len) != sum)
+		r = VS_E_CORRUPT;
 out:
 	if (r < 0) {
 		vs_buf_reset(out);
 		r = VS_E_CORRUPT;
 	}
 	return r;
+}
+
+bool vs_codec_has_checksum(const void *val, size_t len)
+{
+	return len > 0 && (*(const uint8_t *)val & VS_CODEC_CHECKSUM_BIT);
 }

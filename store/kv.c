@@ -249,8 +249,9 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 
 	kv->ropts = rocksdb_readoptions_create();
 	rocksdb_readoptions_set_verify_checksums(kv->ropts, 1);
-	/* Chunk bodies are re-hashed by the store on every read (SHA-256
-	 * against their id), which catches more than the blob CRC would. */
+	/* The store checks every chunk body it reads (its checksum of the
+	 * decoded bytes, or SHA-256 against its id), which catches more than
+	 * the blob CRC would. */
 	kv->ropts_chunks = rocksdb_readoptions_create();
 	rocksdb_readoptions_set_verify_checksums(kv->ropts_chunks, 0);
 	kv->wopts = rocksdb_writeoptions_create();

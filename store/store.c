@@ -459,7 +459,8 @@ int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 	if (vs_chunk_has(s, id))
 		return 0;
 	r = vs_codec_encode(z, data, len,
-			    s->config.format >= 2 ? VS_CODEC_ALLOW_PLANES : 0,
+			    (s->config.format >= 2 ? VS_CODEC_ALLOW_PLANES : 0) |
+			    (s->config.format >= 3 ? VS_CODEC_CHECKSUM : 0),
 			    &val);
 	if (r < 0) {
 		vs_buf_release(&val);
@@ -486,18 +487,25 @@ int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 	return r;
 }
 
+/*
+ * Decodes the stored value of chunk id into out.  The codec checks a value
+ * that carries a checksum; one without is re-hashed, as is every value when
+ * rehash is set.
+ */
 static int chunk_decode(struct vs_zctx *z, const struct vs_id *id,
-			const void *val, size_t len, struct vs_buf *out,
-			struct vs_error *err)
+			const void *val, size_t len, bool rehash,
+			struct vs_buf *out, struct vs_error *err)
 {
 	char hex[VS_ID_HEXLEN + 1];
 	struct vs_id check;
 
 	if (vs_codec_decode(z, val, len, out) < 0)
 		goto corrupt;
-	vs_hash(out->data, out->len, &check);
-	if (!vs_id_equal(&check, id))
-		goto corrupt;
+	if (rehash || !vs_codec_has_checksum(val, len)) {
+		vs_hash(out->data, out->len, &check);
+		if (!vs_id_equal(&check, id))
+			goto corrupt;
+	}
 	return 0;
 corrupt:
 	vs_buf_reset(out);
@@ -505,8 +513,9 @@ corrupt:
 			    vs_id_to_hex(id, hex));
 }
 
-int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
-		 struct vs_buf *out, struct vs_error *err)
+static int chunk_read(struct vs_store *s, struct vs_zctx *z,
+		      const struct vs_id *id, bool rehash, struct vs_buf *out,
+		      struct vs_error *err)
 {
 	char hex[VS_ID_HEXLEN + 1];
 	struct vs_kv_pin *pin;
@@ -522,14 +531,27 @@ int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 	if (r < 0)
 		return r;
 	if (z) {
-		r = chunk_decode(z, id, val, len, out, err);
+		r = chunk_decode(z, id, val, len, rehash, out, err);
 	} else {
 		pthread_mutex_lock(&s->zctx_lock);
-		r = chunk_decode(s->zctx, id, val, len, out, err);
+		r = chunk_decode(s->zctx, id, val, len, rehash, out, err);
 		pthread_mutex_unlock(&s->zctx_lock);
 	}
 	vs_kv_unpin(pin);
 	return r;
+}
+
+int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
+		 struct vs_buf *out, struct vs_error *err)
+{
+	return chunk_read(s, z, id, false, out, err);
+}
+
+int vs_chunk_get_rehashed(struct vs_store *s, struct vs_zctx *z,
+			  const struct vs_id *id, struct vs_buf *out,
+			  struct vs_error *err)
+{
+	return chunk_read(s, z, id, true, out, err);
 }
 
 /* --- objects --------------------------------------------------------------- */

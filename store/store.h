@@ -12,8 +12,9 @@
  *
  * Content-addressed writes are idempotent and reads are verified:
  *  1. putting an id that exists is a no-op success;
- *  2. every read re-hashes what it returns and answers VS_E_CORRUPT on a
- *     mismatch: a reader never receives wrong bytes;
+ *  2. every read checks what it returns (objects and older chunks by
+ *     re-hashing, format 3 chunks by their checksum) and answers
+ *     VS_E_CORRUPT on a mismatch: a reader never receives wrong bytes;
  *  3. chunk and object puts are unlogged (kv.h note 1); only a later ref
  *     update, preceded by vs_kv_flush(), makes them reachable.
  *
@@ -40,10 +41,12 @@
 
 /*
  * Format 1: the first.  Format 2: chunk values may use VS_CODEC_PLANES.
- * A store of format 1 stays format 1 (its chunks never use planes), so older
- * varve binaries keep reading it.
+ * Format 3: chunk values carry a checksum of their raw bytes
+ * (VS_CODEC_CHECKSUM), which reads check instead of re-hashing.  A store
+ * keeps the format it was made with (its chunks never use what a later
+ * format added), so older varve binaries keep reading it.
  */
-#define VS_STORE_FORMAT 2
+#define VS_STORE_FORMAT 3
 #define VS_STORE_DIRNAME ".varve"
 
 struct vs_config {
@@ -135,11 +138,20 @@ int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 
 /*
  * Reads chunk id into out (replacing its contents), decompressed and
- * verified.  z may be NULL to use the store's shared context.
- * Returns 0, VS_E_NOTFOUND, VS_E_CORRUPT or VS_E_KV.
+ * checked: against the checksum stored with it (store format 3), else by
+ * re-hashing it with SHA-256 against id.  Either way a changed stored byte
+ * gives VS_E_CORRUPT, never wrong bytes.  z may be NULL to use the store's
+ * shared context.  Returns 0, VS_E_NOTFOUND, VS_E_CORRUPT or VS_E_KV.
  */
 int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
 		 struct vs_buf *out, struct vs_error *err);
+/*
+ * The same, and always re-hashed with SHA-256 against id (`verify --full`):
+ * this also catches a value that is intact but stored under the wrong id.
+ */
+int vs_chunk_get_rehashed(struct vs_store *s, struct vs_zctx *z,
+			  const struct vs_id *id, struct vs_buf *out,
+			  struct vs_error *err);
 
 bool vs_chunk_has(struct vs_store *s, const struct vs_id *id);
 

@@ -76,7 +76,7 @@ static void check_chunk(struct walk *w, const struct vs_chunk_ref *c)
 			problem(w, "chunk %s is missing", hex);
 		return;
 	}
-	r = vs_chunk_get(w->s, NULL, &c->id, &w->chunk, &e);
+	r = vs_chunk_get_rehashed(w->s, NULL, &c->id, &w->chunk, &e);
 	if (r == VS_E_NOTFOUND)
 		problem(w, "chunk %s is missing", hex);
 	else if (r < 0)

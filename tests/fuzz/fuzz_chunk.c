@@ -4,7 +4,8 @@
  *
  * Any input is rejected with VS_E_CORRUPT and an empty output, or decodes to
  * at most VS_CODEC_MAX_RAW bytes; then encoding those bytes (with planes
- * allowed) and decoding again must give them back exactly.  Built with
+ * allowed, and a checksum if the input had one) and decoding again must give
+ * them back exactly.  Built with
  * libFuzzer, or with tests/fuzz/driver.c under ctest.
  */
 #include <stdint.h>
@@ -36,8 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (out.len > VS_CODEC_MAX_RAW)
 		abort();
-	if (vs_codec_encode(zctx, out.data, out.len, VS_CODEC_ALLOW_PLANES,
-			    &val))
+	if (vs_codec_encode(zctx, out.data, out.len,
+			    VS_CODEC_ALLOW_PLANES |
+			    (vs_codec_has_checksum(data, size) ?
+				     VS_CODEC_CHECKSUM : 0), &val))
 		abort();
 	if (vs_codec_decode(zctx, val.data, val.len, &again) ||
 	    again.len != out.len || memcmp(again.data, out.data, out.len))

@@ -2,12 +2,13 @@
  * gen_corpus_chunk.c - writes the seed corpus of fuzz_chunk:
  * tests/fuzz/corpus/chunk/, one stored value per codec (byte planes of
  * float32-like data, zstd of text, raw of noise) and a planes value of an
- * odd length.
+ * odd length, each without and (name-sum) with the checksum of format 3.
  *
  * Not built by default; run it by hand when the chunk encoding changes:
  *   cc -std=c11 -D_GNU_SOURCE -Istore store/error.c store/buf.c \
  *      store/compress.c store/planes.c store/codec.c \
- *      tests/fuzz/gen_corpus_chunk.c -lzstd -lm -o /tmp/gen_corpus_chunk &&
+ *      tests/fuzz/gen_corpus_chunk.c -lzstd -lxxhash -lm \
+ *      -o /tmp/gen_corpus_chunk &&
  *   /tmp/gen_corpus_chunk tests/fuzz/corpus/chunk
  */
 #include <stdint.h>
@@ -22,22 +23,30 @@
 
 static const char *root;
 
-static void put(const char *name, const uint8_t *data, size_t len,
-		struct vs_zctx *z)
+static void put_one(const char *name, const uint8_t *data, size_t len,
+		    unsigned flags, struct vs_zctx *z)
 {
 	struct vs_buf val = VS_BUF_INIT;
 	char path[4096];
 	FILE *f;
 
-	if (vs_codec_encode(z, data, len, VS_CODEC_ALLOW_PLANES, &val))
+	if (vs_codec_encode(z, data, len, flags, &val))
 		exit(1);
-	snprintf(path, sizeof(path), "%s/%s", root, name);
+	snprintf(path, sizeof(path), "%s/%s%s", root, name,
+		 flags & VS_CODEC_CHECKSUM ? "-sum" : "");
 	f = fopen(path, "wb");
 	if (!f || fwrite(val.data, 1, val.len, f) != val.len || fclose(f)) {
 		perror(path);
 		exit(1);
 	}
 	vs_buf_release(&val);
+}
+
+static void put(const char *name, const uint8_t *data, size_t len,
+		struct vs_zctx *z)
+{
+	put_one(name, data, len, VS_CODEC_ALLOW_PLANES, z);
+	put_one(name, data, len, VS_CODEC_ALLOW_PLANES | VS_CODEC_CHECKSUM, z);
 }
 
 int main(int argc, char **argv)

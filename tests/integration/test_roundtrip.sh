@@ -12,7 +12,7 @@ expect_exit 0 varve init
 assert_eq "initialized empty varve store in $TMP/.varve" "$(cat "$OUT")" "init message"
 STORE=$TMP/.varve
 [[ -f "$STORE/config" && -d "$STORE/db" ]] || fail "store layout: no config or db/ in $STORE"
-grep -qE '^\s*format\s*=\s*2\s*$' "$STORE/config" || fail "config has no 'format = 2' line"
+grep -qE '^\s*format\s*=\s*3\s*$' "$STORE/config" || fail "config has no 'format = 3' line"
 
 expect_exit 0 varve create dataset imgs
 assert_eq "created $REPO" "$(cat "$OUT")" "create message"

@@ -323,6 +323,71 @@ static void test_corrupt_bytes(void **state)
 	vs_zctx_free(z);
 }
 
+/*
+ * With a checksum, every value decodes to the right bytes or is rejected:
+ * a flip in a raw payload, which the decoder alone cannot see, included.
+ */
+static void test_checksum(void **state)
+{
+	static const enum kind kinds[] = { FLOAT32, TEXT, RANDOM };
+	static const enum vs_chunk_codec want[] = {
+		VS_CODEC_PLANES, VS_CODEC_ZSTD, VS_CODEC_RAW,
+	};
+	struct vs_zctx *z = vs_zctx_new(1);
+	struct vs_buf val = VS_BUF_INIT, plain = VS_BUF_INIT;
+	struct vs_buf out = VS_BUF_INIT;
+	size_t len = 16 * 1024, i, cut;
+	unsigned k;
+	int r;
+
+	for (k = 0; k < 3; k++) {
+		uint8_t *data = make_data(kinds[k], len);
+
+		vs_buf_reset(&val);
+		vs_buf_reset(&plain);
+		assert_int_equal(vs_codec_encode(z, data, len,
+						 VS_CODEC_ALLOW_PLANES |
+						 VS_CODEC_CHECKSUM, &val), 0);
+		assert_int_equal(vs_codec_encode(z, data, len,
+						 VS_CODEC_ALLOW_PLANES,
+						 &plain), 0);
+		assert_int_equal((uint8_t)val.data[0],
+				 want[k] | VS_CODEC_CHECKSUM_BIT);
+		assert_int_equal(val.len, plain.len + 8);
+		assert_true(vs_codec_has_checksum(val.data, val.len));
+		assert_false(vs_codec_has_checksum(plain.data, plain.len));
+		assert_int_equal(vs_codec_decode(z, val.data, val.len, &out),
+				 0);
+		assert_int_equal(out.len, len);
+		assert_memory_equal(out.data, data, len);
+
+		for (i = 0; i < val.len; i++) {
+			val.data[i] ^= 0x01;
+			vs_buf_addstr(&out, "stale");
+			r = vs_codec_decode(z, val.data, val.len, &out);
+			if (r == 0) {
+				/* A bit zstd ignores: still the right bytes.
+				 * A raw chunk has none. */
+				assert_int_not_equal(want[k], VS_CODEC_RAW);
+				assert_int_equal(out.len, len);
+				assert_memory_equal(out.data, data, len);
+			} else {
+				assert_int_equal(r, VS_E_CORRUPT);
+				assert_int_equal(out.len, 0);
+			}
+			val.data[i] ^= 0x01;
+		}
+		for (cut = 0; cut < val.len; cut += 7)
+			expect_corrupt(z, val.data, cut);
+		free(data);
+	}
+	assert_false(vs_codec_has_checksum("", 0));
+	vs_buf_release(&out);
+	vs_buf_release(&plain);
+	vs_buf_release(&val);
+	vs_zctx_free(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_decode_tiny_planes),
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_corrupt_bytes),
+		cmocka_unit_test(test_checksum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

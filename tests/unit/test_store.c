@@ -18,6 +18,7 @@
 #include "kv.h"
 #include "store.h"
 #include "testutil.h"
+#include "codec.h"
 #include "banned.h"
 
 /* --- create and open ------------------------------------------------------ */
@@ -331,15 +332,18 @@ static void test_chunk_roundtrip(void **state)
 	assert_int_equal(st.new_raw_bytes, len);
 	assert_true(st.new_stored_bytes < len / 2);
 	raw_value(e->s, &text_id, &val);
-	assert_int_equal((uint8_t)val.data[0], VS_CODEC_ZSTD);
+	assert_int_equal((uint8_t)val.data[0],
+			 VS_CODEC_ZSTD | VS_CODEC_CHECKSUM_BIT);
 
 	put_chunk(e->s, rnd, len, &rnd_id, &st);
 	assert_int_equal(st.new_chunks, 2);
 	assert_int_equal(st.new_raw_bytes, 2 * len);
-	/* Incompressible data is kept raw: one byte codec, two of length. */
+	/* Incompressible data is kept raw: one byte codec, two of length,
+	 * eight of checksum. */
 	raw_value(e->s, &rnd_id, &val);
-	assert_int_equal((uint8_t)val.data[0], VS_CODEC_RAW);
-	assert_int_equal(val.len, len + 3);
+	assert_int_equal((uint8_t)val.data[0],
+			 VS_CODEC_RAW | VS_CODEC_CHECKSUM_BIT);
+	assert_int_equal(val.len, len + 3 + 8);
 
 	put_chunk(e->s, "x", 1, &tiny_id, &st);
 	assert_int_equal(st.new_chunks, 3);
@@ -413,7 +417,10 @@ static void fill_weights(uint8_t *p, size_t len, uint32_t seed)
 	}
 }
 
-/* Byte planes in a format 2 store; never in a format 1 store. */
+/*
+ * Byte planes in a format 2 or 3 store, never in a format 1 store; a
+ * checksum only in a format 3 store.
+ */
 static void test_chunk_planes_by_format(void **state)
 {
 	struct tu_env *e = *state;
@@ -424,8 +431,16 @@ static void test_chunk_planes_by_format(void **state)
 	struct vs_id id;
 
 	assert_non_null(w);
-	assert_int_equal(e->s->config.format, 2);
+	assert_int_equal(e->s->config.format, 3);
 	fill_weights(w, len, 7);
+	put_chunk(e->s, w, len, &id, &st);
+	raw_value(e->s, &id, &val);
+	assert_int_equal((uint8_t)val.data[0],
+			 VS_CODEC_PLANES | VS_CODEC_CHECKSUM_BIT);
+	check_chunk(e->s, &id, w, len);
+
+	e->s->config.format = 2;
+	fill_weights(w, len, 9);
 	put_chunk(e->s, w, len, &id, &st);
 	raw_value(e->s, &id, &val);
 	assert_int_equal((uint8_t)val.data[0], VS_CODEC_PLANES);
@@ -435,7 +450,8 @@ static void test_chunk_planes_by_format(void **state)
 	fill_weights(w, len, 8);
 	put_chunk(e->s, w, len, &id, &st);
 	raw_value(e->s, &id, &val);
-	assert_int_not_equal((uint8_t)val.data[0], VS_CODEC_PLANES);
+	assert_true((uint8_t)val.data[0] == VS_CODEC_ZSTD ||
+		    (uint8_t)val.data[0] == VS_CODEC_RAW);
 	check_chunk(e->s, &id, w, len);
 	e->s->config.format = VS_STORE_FORMAT;
 	vs_buf_release(&val);
@@ -453,7 +469,8 @@ static void test_chunk_corrupt(void **state)
 	tu_fill_text(data, sizeof(data), 3);
 	put_chunk(e->s, data, sizeof(data), &id, NULL);
 	raw_value(e->s, &id, &good);
-	assert_int_equal((uint8_t)good.data[0], VS_CODEC_ZSTD);
+	assert_int_equal((uint8_t)good.data[0],
+			 VS_CODEC_ZSTD | VS_CODEC_CHECKSUM_BIT);
 
 	/* Random garbage. */
 	tu_fill_random(garbage, sizeof(garbage), 4);
@@ -467,13 +484,19 @@ static void test_chunk_corrupt(void **state)
 	expect_corrupt_chunk(e->s, &id, v.data, v.len);
 	/* Truncated frame. */
 	expect_corrupt_chunk(e->s, &id, good.data, good.len - 1);
-	/* A zstd frame that decodes to the wrong length. */
+	/* A zstd frame that decodes to the wrong length (no checksum). */
 	vs_buf_reset(&v);
 	vs_buf_addch(&v, VS_CODEC_ZSTD);
 	vs_buf_add_varint(&v, sizeof(data) + 1);
-	vs_buf_add(&v, good.data + 3, good.len - 3);
+	vs_buf_add(&v, good.data + 3 + 8, good.len - 3 - 8);
 	expect_corrupt_chunk(e->s, &id, v.data, v.len);
-	/* Well-formed, right length, other bytes: only the hash can tell. */
+	/* The checksum of other bytes. */
+	vs_buf_reset(&v);
+	vs_buf_add(&v, good.data, good.len);
+	v.data[3 + 7] ^= 0x10;
+	expect_corrupt_chunk(e->s, &id, v.data, v.len);
+	/* Without a checksum, well-formed, right length, other bytes: only
+	 * the hash can tell. */
 	data[100] ^= 1;
 	vs_buf_reset(&v);
 	vs_buf_addch(&v, VS_CODEC_RAW);
@@ -486,6 +509,7 @@ static void test_chunk_corrupt(void **state)
 	/*
 	 * Every single-bit flip of a good value: either VS_E_CORRUPT with
 	 * nothing returned, or (a bit zstd ignores) exactly the right bytes.
+	 * The value carries a checksum, so this is the codec's check alone.
 	 */
 	data[100] ^= 1;
 	for (i = 0; i < good.len * 8; i += 3) {
@@ -513,11 +537,41 @@ static void test_chunk_corrupt(void **state)
 				   good.data, good.len, NULL), 0);
 	check_chunk(e->s, &id, data, sizeof(data));
 
+	/*
+	 * An intact value of other bytes, stored under this id: its own
+	 * checksum holds, so only the re-hash of `verify --full` can tell.
+	 */
+	{
+		struct vs_buf out = VS_BUF_INIT;
+
+		data[7] ^= 1;
+		vs_buf_reset(&v);
+		assert_int_equal(vs_codec_encode(e->s->zctx, data,
+						 sizeof(data),
+						 VS_CODEC_CHECKSUM, &v), 0);
+		data[7] ^= 1;
+		assert_int_equal(vs_kv_put(e->s->kv, VS_CF_CHUNKS, id.b,
+					   VS_ID_LEN, v.data, v.len, NULL), 0);
+		assert_int_equal(vs_chunk_get(e->s, NULL, &id, &out, NULL), 0);
+		assert_int_not_equal(out.data[7], data[7]);
+		assert_int_equal(vs_chunk_get_rehashed(e->s, NULL, &id, &out,
+						       NULL), VS_E_CORRUPT);
+		assert_int_equal(out.len, 0);
+		assert_int_equal(vs_kv_put(e->s->kv, VS_CF_CHUNKS, id.b,
+					   VS_ID_LEN, good.data, good.len,
+					   NULL), 0);
+		assert_int_equal(vs_chunk_get_rehashed(e->s, NULL, &id, &out,
+						       NULL), 0);
+		assert_memory_equal(out.data, data, sizeof(data));
+		vs_buf_release(&out);
+	}
+
 	/* A raw chunk, damaged. */
 	tu_fill_random(garbage, sizeof(garbage), 5);
 	put_chunk(e->s, garbage, sizeof(garbage), &rid, NULL);
 	raw_value(e->s, &rid, &good);
-	assert_int_equal((uint8_t)good.data[0], VS_CODEC_RAW);
+	assert_int_equal((uint8_t)good.data[0],
+			 VS_CODEC_RAW | VS_CODEC_CHECKSUM_BIT);
 	good.data[good.len - 1] ^= 1;
 	expect_corrupt_chunk(e->s, &rid, good.data, good.len);
 	vs_buf_release(&v);
