@@ -21,6 +21,7 @@
 #ifndef VARVE_CLI_H
 #define VARVE_CLI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,12 @@ struct cmd_ctx {
 	struct vs_store *store;		/* opened by cli_store() */
 	bool store_borrowed;		/* owned by a daemon: do not close */
 	const struct cli_command *cmd;	/* the command being run */
+	/*
+	 * Set by a daemon once the client of a forwarded command has gone
+	 * (interrupted, killed): long commands stop as the client would
+	 * have.  NULL when the command runs in its own process.
+	 */
+	const atomic_bool *cancel;
 };
 
 struct cli_command {

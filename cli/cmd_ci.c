@@ -882,6 +882,7 @@ int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock_arg,
 	}
 	cli_progress_init(&bar, ctx, "checkout");
 	co.progress = lock_checkout_progress;
+	co.cancel = ctx->cancel;
 	co.progress_arg = &bar;
 	r = vs_lockfile_checkout(s, &lock, dir, &co, &e);
 	cli_progress_done(&bar);

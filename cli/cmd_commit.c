@@ -127,6 +127,7 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	cli_progress_init(&bar, ctx, "commit");
 	io.progress = commit_progress;
 	io.progress_arg = &bar;
+	io.cancel = ctx->cancel;
 	if (from) {
 		r = vs_ingest_scanned(s, &repo, scan, &io, &res, &e);
 		scan = NULL;
@@ -225,6 +226,7 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	cli_progress_init(&bar, ctx, "checkout");
 	co.progress = checkout_progress;
+	co.cancel = ctx->cancel;
 	co.progress_arg = &bar;
 	r = vs_checkout(s, &node, pos[1], &co, &e);
 	cli_progress_done(&bar);

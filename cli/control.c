@@ -564,11 +564,86 @@ out_fail:
 	return r;
 }
 
-/* Runs a checked request; returns its exit status. */
-static int run_request(struct vs_store *store, struct ctl_request *req,
-		       uint32_t *reply_flags)
+/*
+ * Watches the connection of a running request: once the client is gone (a
+ * ^C or a kill ends the client, not the daemon) it sets cancel, which the
+ * long commands poll, and points the client's stdout and stderr, whoever
+ * holds them now, at /dev/null, so that nothing appears after the shell
+ * prompt: the command stops as it would have in the client's own process.
+ */
+struct watch {
+	int conn, out, err;
+	int stop[2];		/* a byte on stop[1] ends the watch */
+	atomic_bool cancel;
+	pthread_t thread;
+	bool running;
+};
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	/* No events asked of conn: POLLHUP and POLLERR always come. */
+	struct pollfd p[2] = { { w->conn, 0, 0 }, { w->stop[0], POLLIN, 0 } };
+	int null_fd;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (p[1].revents)
+			return NULL;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+	}
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_fd >= 0) {
+		dup2(null_fd, w->out);
+		dup2(null_fd, w->err);
+		close(null_fd);
+	}
+	atomic_store(&w->cancel, true);
+	return NULL;
+}
+
+/* Best effort: without a watch a request simply runs to its end. */
+static void watch_start(struct watch *w, int conn, const struct cmd_ctx *ctx)
+{
+	w->conn = conn;
+	w->out = fileno(ctx->out);
+	w->err = fileno(ctx->err);
+	atomic_init(&w->cancel, false);
+	w->running = false;
+	if (pipe2(w->stop, O_CLOEXEC) < 0)
+		return;
+	w->running = !pthread_create(&w->thread, NULL, watch_main, w);
+	if (!w->running) {
+		close(w->stop[0]);
+		close(w->stop[1]);
+	}
+}
+
+/* Ends the watch; true if the client had gone. */
+static bool watch_stop(struct watch *w)
+{
+	if (w->running) {
+		if (write(w->stop[1], "", 1) < 0)
+			abort();	/* cannot be: a fresh pipe has room */
+		pthread_join(w->thread, NULL);
+		close(w->stop[0]);
+		close(w->stop[1]);
+		w->running = false;
+	}
+	return atomic_load(&w->cancel);
+}
+
+/* Runs a checked request from connection conn; returns its exit status. */
+static int run_request(struct vs_store *store, int conn,
+		       struct ctl_request *req, uint32_t *reply_flags)
 {
 	struct cmd_ctx ctx = { 0 };
+	struct watch w;
 	char msg[256];
 	int restore_fd, status, r;
 
@@ -593,9 +668,15 @@ static int run_request(struct vs_store *store, struct ctl_request *req,
 	ctx.quiet = req->flags & CTL_REQ_QUIET;
 	ctx.store = store;
 	ctx.store_borrowed = true;
+	watch_start(&w, conn, &ctx);
+	ctx.cancel = &w.cancel;
 	in_daemon = true;
 	status = cli_run(&ctx, (int)req->argc, req->argv);
 	in_daemon = false;
+	if (watch_stop(&w))
+		fprintf(stderr, "varve: a forwarded '%s' stopped: its client "
+			"went away (exit status %d)\n",
+			ctx.cmd ? ctx.cmd->name : "command", status);
 	leave_cwd(restore_fd);
 out_close:
 	if (stream_broken(ctx.out) || stream_broken(ctx.err))
@@ -623,7 +704,7 @@ static void serve(struct vs_store *store, int fd)
 	 * down its sending side. */
 	status = request_read(fd, &req, why, sizeof(why));
 	if (status == 0) {
-		status = run_request(store, &req, &reply_flags);
+		status = run_request(store, fd, &req, &reply_flags);
 	} else if (req.nfds >= CTL_STD_FDS) {
 		snprintf(msg, sizeof(msg), "varve: error: malformed request "
 			 "to the mount daemon (%s)\n", why);

@@ -70,6 +70,8 @@ static int write_file(struct co *co, const struct vs_id *id, int fd)
 		r = vs_write_all(fd, co->chunk.data, co->chunk.len);
 		co->prog.bytes_done += co->chunk.len;
 		co_report(co, false);
+		if (r == 0 && co->opts)
+			r = vs_check_cancel(co->opts->cancel, co->err);
 	}
 	vs_file_release(&f);
 	return r;
@@ -189,6 +191,8 @@ static int write_tree(struct co *co, const struct vs_id *id, int dfd,
 				     path->data, strerror(-r));
 		vs_buf_setlen(path, base);
 		co_report(co, false);
+		if (r == 0 && co->opts)
+			r = vs_check_cancel(co->opts->cancel, co->err);
 	}
 	vs_tree_release(&t);
 	return r;

@@ -4,6 +4,7 @@
 #ifndef VS_CHECKOUT_H
 #define VS_CHECKOUT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "rev.h"
@@ -17,6 +18,9 @@ struct vs_checkout_progress {
 struct vs_checkout_opts {
 	void (*progress)(void *arg, const struct vs_checkout_progress *p);
 	void *progress_arg;
+	/* Once *cancel is true the checkout stops soon with VS_E_CANCELED,
+	 * leaving dir as it was; may be NULL. */
+	const atomic_bool *cancel;
 };
 
 /*

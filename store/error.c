@@ -17,6 +17,7 @@ static const char *const vs_messages[] = {
 	[VS_E_NOSTORE - VS_E_BASE] = "not a varve store",
 	[VS_E_KV - VS_E_BASE] = "key-value store failure",
 	[VS_E_COMPRESS - VS_E_BASE] = "compression failure",
+	[VS_E_CANCELED - VS_E_BASE] = "interrupted",
 };
 
 const char *vs_strerror(int code)
@@ -68,4 +69,11 @@ void vs_error_clear(struct vs_error *err)
 		err->code = 0;
 		err->msg[0] = '\0';
 	}
+}
+
+int vs_check_cancel(const atomic_bool *cancel, struct vs_error *err)
+{
+	if (!cancel || !atomic_load(cancel))
+		return 0;
+	return vs_error_set(err, VS_E_CANCELED, "interrupted");
 }

@@ -10,6 +10,8 @@
 #ifndef VS_ERROR_H
 #define VS_ERROR_H
 
+#include <stdatomic.h>
+
 #include <stdarg.h>
 
 enum vs_errcode {
@@ -24,6 +26,7 @@ enum vs_errcode {
 	VS_E_NOSTORE,		/* directory is not a varve store */
 	VS_E_KV,		/* the key-value engine failed */
 	VS_E_COMPRESS,		/* compression library failed */
+	VS_E_CANCELED,		/* stopped by its caller (opts->cancel) */
 	VS_E_LAST
 };
 
@@ -50,5 +53,11 @@ int vs_error_reset(struct vs_error *err, int code, const char *fmt, ...)
 
 /* Clear err (code 0, empty message). */
 void vs_error_clear(struct vs_error *err);
+
+/*
+ * For long operations that take a cancel flag (opts->cancel, may be NULL):
+ * VS_E_CANCELED, with "interrupted" in err, once the flag is set; else 0.
+ */
+int vs_check_cancel(const atomic_bool *cancel, struct vs_error *err);
 
 #endif

@@ -1119,6 +1119,13 @@ static int read_all(struct ingest *in)
 				       &until);
 		pthread_mutex_unlock(&in->readers_lock);
 		report(in, false);
+		if (!atomic_load(&in->failed)) {
+			struct vs_error e = { 0 };
+			int c = vs_check_cancel(in->opts->cancel, &e);
+
+			if (c < 0)
+				record_failure(in, c, &e);	/* stops all */
+		}
 		pthread_mutex_lock(&in->readers_lock);
 	}
 	pthread_mutex_unlock(&in->readers_lock);
@@ -1131,8 +1138,9 @@ static int read_all(struct ingest *in)
 		r = in->werr;
 		if (in->err && !in->err->msg[0])
 			*in->err = in->werr_msg;
-		vs_error_set(in->err, r, "cannot store a chunk (%s)",
-			     vs_strerror(r));
+		if (r != VS_E_CANCELED)
+			vs_error_set(in->err, r, "cannot store a chunk (%s)",
+				     vs_strerror(r));
 	}
 	queue_destroy(&in->q);
 	pthread_cond_destroy(&in->readers_done);
@@ -1305,6 +1313,10 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	if (rc < 0)
 		goto out;
 	rc = assemble_tree(&in, &in.root);
+	if (rc < 0)
+		goto out;
+	/* The last moment a stop request can still leave no trace. */
+	rc = vs_check_cancel(opts->cancel, err);
 	if (rc < 0)
 		goto out;
 	cache_finish(&in);

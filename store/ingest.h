@@ -26,6 +26,7 @@
 #ifndef VS_INGEST_H
 #define VS_INGEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,6 +59,9 @@ struct vs_ingest_opts {
 	 * called from any of the commit's threads. */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
+	/* Once *cancel is true the commit stops soon with VS_E_CANCELED and
+	 * changes no ref; may be NULL. */
+	const atomic_bool *cancel;
 };
 
 struct vs_ingest_result {

@@ -3,8 +3,9 @@
 # behave exactly as without a daemon: same stdout, stderr and exit status (read-only
 # commands compared byte for byte; commands that create commits compared with ids
 # and times normalised). Commits, tags and repositories made while mounted show up in
-# the mount within a second or two. `varve umount` of a busy mount fails clearly and
-# leaves the mount working.
+# the mount within a second or two. A forwarded commit whose client is killed stops and
+# leaves no commit. `varve umount` of a busy mount fails clearly and leaves the mount
+# working.
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 source "$(dirname "$0")/lib.sh"
 source "$VARVE_SRC/tests/integration/mountlib.sh"
@@ -167,6 +168,26 @@ expect_exit 1 varve mount mnt2
 expect_error_format
 expect_err_contains "already mounted"
 is_mounted mnt2 && fail "a second mount of the same store succeeded"
+
+# --- a forwarded command whose client dies stops, as it would in the client -------------
+# 64 hard links of one 64 MiB file: 4 GiB to read and hash, seconds of work.
+expect_exit 0 varve create dataset big
+mkdir big
+head -c $((64 << 20)) /dev/urandom >big/f0
+for i in $(seq 63); do ln big/f0 "big/f$i"; done
+"$VARVE" commit datasets/big --from big -m big >big.out 2>big.err &   # $! is varve itself
+client=$!
+CLEANUP_PIDS+=("$client")
+sleep 0.5
+kill -TERM "$client"
+wait "$client" 2>/dev/null || true
+wait_until 30 grep -q "forwarded 'commit' stopped: its client went away" "$STORE/mount.log" ||
+	fail "the daemon went on with the commit of a killed client"
+expect_exit 1 varve log datasets/big
+expect_err_contains "no commits yet"
+[[ ! -s big.err ]] || fail "the stopped commit wrote to its dead client's stderr: $(cat big.err)"
+rm -rf big
+expect_exit 0 varve log datasets/d -n 1 --oneline      # the daemon still serves
 
 # --- umount of a busy mount -------------------------------------------------------------
 (cd "$D/d" && exec sleep 60) &

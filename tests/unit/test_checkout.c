@@ -280,6 +280,26 @@ static void test_corrupt_chunk(void **state)
 }
 
 /* A missing file object fails the same way. */
+/* A checkout its caller stops leaves nothing behind. */
+static void test_canceled(void **state)
+{
+	struct fx *fx = *state;
+	atomic_bool cancel = true;
+	struct vs_checkout_opts o = { .cancel = &cancel };
+	struct vs_error err = { 0 };
+
+	assert_int_equal(vs_checkout(fx->e->s, &fx->root, fx->out, &o, &err),
+			 VS_E_CANCELED);
+	assert_string_equal(err.msg, "interrupted");
+	assert_false(tu_exists(fx->out));
+	/* Only "src" and "store" remain: no temporary directory. */
+	assert_int_equal(tu_count_entries(fx->e->dir), 2);
+	atomic_store(&cancel, false);
+	assert_int_equal(vs_checkout(fx->e->s, &fx->root, fx->out, &o, NULL),
+			 0);
+	assert_true(tu_dirs_equal(fx->src, fx->out, true));
+}
+
 static void test_missing_object(void **state)
 {
 	struct fx *fx = *state;
@@ -363,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_chunk, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_object, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_file_fd, setup, teardown),

@@ -504,6 +504,51 @@ static void test_fault_injection(void **state)
 	assert_true(tu_commit_matches_dir(fx->e->s, &r3.commit, fx->src));
 }
 
+static void cancel_on_progress(void *arg, const struct vs_ingest_progress *p)
+{
+	(void)p;
+	atomic_store((atomic_bool *)arg, true);
+}
+
+/* A commit whose caller stops it changes nothing, wherever it stops. */
+static void test_canceled(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result res;
+	struct vs_error err = { 0 };
+	atomic_bool cancel = true;
+	struct vs_ingest_opts o = { .cancel = &cancel };
+	uint8_t *big = malloc(24 * TU_MIB);
+	char p[PATH_MAX];
+
+	assert_non_null(big);
+	tu_make_tree(fx->src, 9, 0);
+	/* Set before it starts: stopped before the ref update at least. */
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &res,
+				       &err), VS_E_CANCELED);
+	assert_non_null(strstr(err.msg, "interrupted"));
+	expect_head(fx, "main", NULL);
+
+	/* Set while files are read (by the first progress report). */
+	tu_fill_random(big, 24 * TU_MIB, 10);
+	tu_write(tu_join(p, fx->src, "big.bin"), big, 24 * TU_MIB, 0644);
+	atomic_store(&cancel, false);
+	o.progress = cancel_on_progress;
+	o.progress_arg = &cancel;
+	vs_error_clear(&err);
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &res,
+				       &err), VS_E_CANCELED);
+	assert_string_equal(err.msg, "interrupted");
+	expect_head(fx, "main", NULL);
+
+	/* Not set: the same commit goes through. */
+	assert_int_equal(commit(fx, NULL, 0, &res), 0);
+	assert_true(res.created);
+	expect_head(fx, "main", &res.commit);
+	assert_true(tu_commit_matches_dir(fx->e->s, &res.commit, fx->src));
+	free(big);
+}
+
 static void test_bad_source(void **state)
 {
 	struct fx *fx = *state;
@@ -779,6 +824,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fault_injection, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_source, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta_message, setup,
