@@ -24,25 +24,31 @@ static bool saves_enough(size_t stored, size_t raw)
 	return stored <= raw - raw / 32;
 }
 
-/* codec, raw_len and, with VS_CODEC_CHECKSUM, the checksum of src. */
+/* What a value's header says of the raw bytes. */
+struct header {
+	size_t len;
+	unsigned flags;		/* VS_CODEC_CHECKSUM: sum follows the length */
+	uint64_t sum;
+};
+
 static void put_header(struct vs_buf *out, enum vs_chunk_codec codec,
-		       const void *src, size_t len, unsigned flags)
+		       const struct header *h)
 {
-	if (flags & VS_CODEC_CHECKSUM) {
+	if (h->flags & VS_CODEC_CHECKSUM) {
 		vs_buf_addch(out, codec | VS_CODEC_CHECKSUM_BIT);
-		vs_buf_add_varint(out, len);
-		vs_buf_add_u64be(out, XXH3_64bits(src, len));
+		vs_buf_add_varint(out, h->len);
+		vs_buf_add_u64be(out, h->sum);
 	} else {
 		vs_buf_addch(out, codec);
-		vs_buf_add_varint(out, len);
+		vs_buf_add_varint(out, h->len);
 	}
 }
 
-static void put_raw(const void *src, size_t len, unsigned flags,
+static void put_raw(const void *src, const struct header *h,
 		    struct vs_buf *out)
 {
-	put_header(out, VS_CODEC_RAW, src, len, flags);
-	vs_buf_add(out, src, len);
+	put_header(out, VS_CODEC_RAW, h);
+	vs_buf_add(out, src, h->len);
 }
 
 /*
@@ -84,15 +90,15 @@ out:
 }
 
 /* Append a planes value to out, or leave out as it was and answer 1. */
-static int put_planes(struct vs_zctx *z, const uint8_t *src, size_t len,
-		      const bool noisy[VS_PLANES], unsigned flags,
+static int put_planes(struct vs_zctx *z, const uint8_t *src,
+		      const struct header *h, const bool noisy[VS_PLANES],
 		      struct vs_buf *out)
 {
-	size_t start = out->len, hdr;
+	size_t start = out->len, hdr, len = h->len;
 	unsigned k;
 	int r;
 
-	put_header(out, VS_CODEC_PLANES, src, len, flags);
+	put_header(out, VS_CODEC_PLANES, h);
 	hdr = out->len;
 	for (k = 0; k < VS_PLANES; k++) {
 		r = put_plane(z, src, len, k, noisy[k], out);
@@ -110,18 +116,21 @@ undo:
 int vs_codec_encode(struct vs_zctx *z, const void *src, size_t len,
 		    unsigned flags, struct vs_buf *out)
 {
+	struct header h = { .len = len, .flags = flags };
 	bool noisy[VS_PLANES];
 	size_t start = out->len, hdr;
 	int r;
 
+	if (flags & VS_CODEC_CHECKSUM)
+		h.sum = XXH3_64bits(src, len);
 	vs_buf_grow(out, len + 32);
 	if ((flags & VS_CODEC_ALLOW_PLANES) &&
 	    vs_planes_worth(src, len, noisy)) {
-		r = put_planes(z, src, len, noisy, flags, out);
+		r = put_planes(z, src, &h, noisy, out);
 		if (r <= 0)
 			return r;
 	} else {
-		put_header(out, VS_CODEC_ZSTD, src, len, flags);
+		put_header(out, VS_CODEC_ZSTD, &h);
 		hdr = out->len;
 		r = vs_compress(z, src, len, out);
 		if (r < 0) {
@@ -132,7 +141,7 @@ int vs_codec_encode(struct vs_zctx *z, const void *src, size_t len,
 			return 0;
 		vs_buf_setlen(out, start);
 	}
-	put_raw(src, len, flags, out);
+	put_raw(src, &h, out);
 	return 0;
 }
 
