@@ -124,6 +124,15 @@ struct ingest {
 	struct queue q;
 	pthread_t *workers;
 	int nworkers;
+	/*
+	 * The chunk each worker is storing (under q.lock): a worker that
+	 * meets a chunk another one is storing leaves it to that one, so
+	 * that identical chunks read at the same moment (duplicate files)
+	 * are not written twice.  A chunk stored before is found by
+	 * vs_chunk_put itself.
+	 */
+	struct vs_id *putting;
+	bool *putting_used;
 	/* The first worker failure: guarded by q.lock. */
 	int werr;
 	struct vs_error werr_msg;
@@ -805,6 +814,36 @@ static void record_failure(struct ingest *in, int r,
 	atomic_store(&in->failed, true);
 }
 
+/* Claims id for the calling worker: a slot, or -1 if another has it. */
+static int put_claim(struct ingest *in, const struct vs_id *id)
+{
+	int t, free_slot = -1;
+
+	pthread_mutex_lock(&in->q.lock);
+	for (t = 0; t < in->nworkers; t++) {
+		if (!in->putting_used[t])
+			free_slot = free_slot < 0 ? t : free_slot;
+		else if (vs_id_equal(&in->putting[t], id))
+			break;
+	}
+	if (t < in->nworkers) {
+		free_slot = -1;
+	} else {
+		/* Each worker holds at most one slot: one is free. */
+		in->putting[free_slot] = *id;
+		in->putting_used[free_slot] = true;
+	}
+	pthread_mutex_unlock(&in->q.lock);
+	return free_slot;
+}
+
+static void put_release(struct ingest *in, int slot)
+{
+	pthread_mutex_lock(&in->q.lock);
+	in->putting_used[slot] = false;
+	pthread_mutex_unlock(&in->q.lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ingest *in = arg;
@@ -814,7 +853,7 @@ static void *worker_main(void *arg)
 	while ((j = queue_pop(&in->q)) != NULL) {
 		struct vs_put_stats st = { 0 };
 		struct vs_error e = { 0 };
-		int r;
+		int r, slot;
 
 		if (atomic_load(&in->failed) || !z) {
 			free(j->data);
@@ -822,7 +861,11 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		vs_hash(j->data, j->len, &j->id);
-		r = vs_chunk_put(in->s, z, &j->id, j->data, j->len, &st, &e);
+		slot = put_claim(in, &j->id);
+		r = slot < 0 ? 0 : vs_chunk_put(in->s, z, &j->id, j->data,
+						 j->len, &st, &e);
+		if (slot >= 0)
+			put_release(in, slot);
 		free(j->data);
 		j->data = NULL;
 		if (r < 0) {
@@ -1084,6 +1127,9 @@ static int read_all(struct ingest *in)
 
 	queue_init(&in->q, QUEUE_PER_WORKER * in->nworkers);
 	in->workers = vs_xcalloc(in->nworkers, sizeof(*in->workers));
+	in->putting = vs_xcalloc(in->nworkers, sizeof(*in->putting));
+	in->putting_used = vs_xcalloc(in->nworkers,
+				      sizeof(*in->putting_used));
 	for (t = 0; t < in->nworkers; t++) {
 		if (pthread_create(&in->workers[t], NULL, worker_main, in))
 			break;
@@ -1228,6 +1274,8 @@ static void files_release(struct ingest *in)
 	}
 	free(in->files);
 	free(in->workers);
+	free(in->putting);
+	free(in->putting_used);
 }
 
 /* --- commit --------------------------------------------------------------- */

@@ -549,6 +549,39 @@ static void test_canceled(void **state)
 	free(big);
 }
 
+/*
+ * Duplicate files read at the same moment: each chunk is stored, and
+ * counted, once (32 copies of 1 MiB of 4 KiB chunks, all new).
+ */
+static void test_duplicates_stored_once(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_ingest_result res;
+	uint8_t *data = malloc(TU_MIB);
+	char p[PATH_MAX], name[32];
+	struct vs_node root, n;
+	struct vs_file f;
+	int k;
+
+	assert_non_null(data);
+	tu_fill_random(data, TU_MIB, 11);
+	for (k = 0; k < 32; k++) {
+		snprintf(name, sizeof(name), "f%02d", k);
+		tu_write(tu_join(p, fx->src, name), data, TU_MIB, 0644);
+	}
+	assert_int_equal(commit(fx, NULL, 0, &res), 0);
+	assert_int_equal(res.stats.files_read, 32);
+	assert_int_equal(vs_commit_root(fx->e->s, &res.commit, &root, NULL), 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "f07",
+					&n, NULL), 0);
+	assert_int_equal(vs_store_read_file(fx->e->s, &n.id, &f, NULL), 0);
+	assert_true(f.nchunks > 100);
+	/* Random bytes: every chunk of the file is a different one. */
+	assert_int_equal(res.stats.new_chunks, f.nchunks);
+	vs_file_release(&f);
+	free(data);
+}
+
 static void test_bad_source(void **state)
 {
 	struct fx *fx = *state;
@@ -825,6 +858,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_injection, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_canceled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_stored_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_source, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_meta_message, setup,
