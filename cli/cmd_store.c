@@ -293,6 +293,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	vo.problem = verify_problem;
 	vo.problem_arg = ctx;
 	vo.progress = verify_progress;
+	vo.cancel = ctx->cancel;
 	vo.progress_arg = &vp;
 	r = vs_verify(s, &vo, &res, &e);
 	cli_progress_done(&vp.bar);

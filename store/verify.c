@@ -22,7 +22,15 @@ struct walk {
 	struct vs_buf path;
 	struct vs_buf chunk;
 	struct timespec last;
+	bool stopped;			/* opts->cancel was seen set */
 };
+
+static bool stopped(struct walk *w)
+{
+	if (!w->stopped && w->opts->cancel && atomic_load(w->opts->cancel))
+		w->stopped = true;
+	return w->stopped;
+}
 
 static void problem(struct walk *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -67,7 +75,7 @@ static void check_chunk(struct walk *w, const struct vs_chunk_ref *c)
 	struct vs_error e = { 0 };
 	int r;
 
-	if (!vs_idset_add(w->seen, &c->id))
+	if (stopped(w) || !vs_idset_add(w->seen, &c->id))
 		return;
 	w->res->chunks++;
 	vs_id_to_hex(&c->id, hex);
@@ -106,7 +114,7 @@ static void check_file(struct walk *w, const struct vs_id *id)
 			r == VS_E_NOTFOUND ? "missing" : "corrupt");
 		return;
 	}
-	for (i = 0; i < f.nchunks; i++)
+	for (i = 0; i < f.nchunks && !w->stopped; i++)
 		check_chunk(w, &f.chunks[i]);
 	vs_file_release(&f);
 }
@@ -127,7 +135,7 @@ static void check_tree(struct walk *w, const struct vs_id *id)
 			r == VS_E_NOTFOUND ? "missing" : "corrupt");
 		return;
 	}
-	for (i = 0; i < t.count; i++) {
+	for (i = 0; i < t.count && !stopped(w); i++) {
 		const struct vs_tree_entry *e = &t.entries[i];
 
 		if (base)
@@ -158,7 +166,7 @@ static int check_ref(const struct vs_repo *r, const char *name, bool is_tag,
 		size_t i;
 		int rc;
 
-		if (!vs_idset_add(w->seen, &id))
+		if (stopped(w) || !vs_idset_add(w->seen, &id))
 			break;
 		w->res->commits++;
 		rc = vs_store_read_commit(w->s, &id, &c, NULL);
@@ -178,7 +186,7 @@ static int check_ref(const struct vs_repo *r, const char *name, bool is_tag,
 		id = c.parents[0];
 		vs_commit_release(&c);
 	}
-	return 0;
+	return w->stopped ? VS_E_CANCELED : 0;	/* ends vs_refs_each */
 }
 
 int vs_verify(struct vs_store *s, const struct vs_verify_opts *opts,
@@ -192,7 +200,9 @@ int vs_verify(struct vs_store *s, const struct vs_verify_opts *opts,
 	memset(res, 0, sizeof(*res));
 	w.seen = vs_idset_new();
 	r = vs_refs_each(s, check_ref, &w, err);
-	if (r == 0 && res->problems)
+	if (w.stopped)
+		r = vs_check_cancel(opts->cancel, err);
+	else if (r == 0 && res->problems)
 		r = vs_error_set(err, VS_E_CORRUPT,
 				 "%llu problem%s found",
 				 (unsigned long long)res->problems,

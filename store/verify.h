@@ -4,6 +4,7 @@
 #ifndef VS_VERIFY_H
 #define VS_VERIFY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ struct vs_verify_opts {
 	/* Called a few times a second during the walk; may be NULL. */
 	void (*progress)(void *arg, uint64_t chunks_done, uint64_t bytes_done);
 	void *progress_arg;
+	/* Once *cancel is true the walk stops soon with VS_E_CANCELED; may
+	 * be NULL. */
+	const atomic_bool *cancel;
 };
 
 struct vs_verify_result {

@@ -200,6 +200,38 @@ static void test_sound(void **state)
 	}
 }
 
+static void cancel_on_progress(void *arg, uint64_t chunks, uint64_t bytes)
+{
+	(void)chunks;
+	(void)bytes;
+	atomic_store((atomic_bool *)arg, true);
+}
+
+/* A walk its caller stops ends early, with no problem reported. */
+static void test_canceled(void **state)
+{
+	struct fx *fx = *state;
+	atomic_bool cancel = true;
+	struct vs_verify_opts o = { .full = true, .cancel = &cancel };
+	struct vs_verify_result res, all;
+	struct vs_error err = { 0 };
+	struct problems p;
+
+	assert_int_equal(vs_verify(fx->e->s, &o, &res, &err), VS_E_CANCELED);
+	assert_string_equal(err.msg, "interrupted");
+	assert_int_equal(res.commits, 0);
+	assert_int_equal(res.problems, 0);
+
+	/* Stopped at the first progress report, after the first chunk. */
+	assert_int_equal(verify(fx, true, &p, &all), 0);
+	atomic_store(&cancel, false);
+	o.progress = cancel_on_progress;
+	o.progress_arg = &cancel;
+	assert_int_equal(vs_verify(fx->e->s, &o, &res, NULL), VS_E_CANCELED);
+	assert_true(res.chunks >= 1 && res.chunks < all.chunks);
+	assert_int_equal(res.problems, 0);
+}
+
 static void test_missing_chunk(void **state)
 {
 	struct fx *fx = *state;
@@ -397,6 +429,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_chunk, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_chunk, setup,
