@@ -332,6 +332,32 @@ static void tmpl_init(struct fs_inode *t, enum fs_kind kind)
 	t->kind = kind;
 }
 
+/*
+ * A file name cannot hold the '/' of a branch or tag name like ci/github/7-1:
+ * the mount spells it %2F ('%' is never part of a ref name).
+ */
+static void ref_encode(struct vs_buf *out, const char *name)
+{
+	for (; *name; name++) {
+		if (*name == '/')
+			vs_buf_addstr(out, "%2F");
+		else
+			vs_buf_addch(out, *name);
+	}
+}
+
+static void ref_decode(struct vs_buf *out, const char *name)
+{
+	for (; *name; name++) {
+		if (!strncmp(name, "%2F", 3)) {
+			vs_buf_addch(out, '/');
+			name += 2;
+		} else {
+			vs_buf_addch(out, *name);
+		}
+	}
+}
+
 static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 			  struct fs_inode *t, double *entry_timeout)
 {
@@ -353,10 +379,12 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	}
 	if (strchr(name, ':'))
 		return -ENOENT;
-	vs_buf_addf(&spec, "%ss/%s", vs_repo_kind_name(p->rkind), name);
+	vs_buf_addf(&spec, "%ss/%.*s@", vs_repo_kind_name(p->rkind),
+		    (int)(at - name), name);
+	ref_decode(&spec, at + 1);
 	r = vs_rev_resolve(fs->s, spec.data, false, &rev, NULL);
-	vs_buf_release(&spec);
 	if (r < 0) {
+		vs_buf_release(&spec);
 		vs_rev_release(&rev);
 		return r == VS_E_NOTFOUND || r == VS_E_INVAL ||
 				       r == VS_E_AMBIGUOUS
@@ -367,7 +395,8 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	t->commit = rev.commit;
 	t->type = VS_ENTRY_DIR;
 	t->snap_root = true;
-	t->rev = strdup(at + 1);
+	t->rev = strdup(strchr(spec.data, '@') + 1);
+	vs_buf_release(&spec);
 	r = vs_store_read_commit(fs->s, &rev.commit, &c, NULL);
 	if (r == 0) {
 		t->time = c.time;
@@ -602,27 +631,24 @@ static int list_repo_cb(const struct vs_repo *r, void *arg)
 	return 0;
 }
 
+static void add_ref(struct dents *d, const char *name)
+{
+	struct vs_buf n = VS_BUF_INIT;
+
+	ref_encode(&n, name);
+	dents_add(d, n.data, S_IFLNK);
+	vs_buf_release(&n);
+}
+
 static int list_branch_cb(const char *name, const struct vs_id *id, void *arg)
 {
-	if (!strchr(name, '/'))
-		dents_add(arg, name, S_IFLNK);
+	add_ref(arg, name);
 	return 0;
 }
 
 static int list_tag_cb(const char *name, const struct vs_tag *tag, void *arg)
 {
-	struct vs_buf n = VS_BUF_INIT;
-	const char *p;
-
-	/* Tag names may contain '/', which a file name cannot: %2F. */
-	for (p = name; *p; p++) {
-		if (*p == '/')
-			vs_buf_addstr(&n, "%2F");
-		else
-			vs_buf_addch(&n, *p);
-	}
-	dents_add(arg, n.data, S_IFLNK);
-	vs_buf_release(&n);
+	add_ref(arg, name);
 	return 0;
 }
 
@@ -676,25 +702,17 @@ static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
 	struct vs_tag tag;
 	struct vs_id id;
 	char hex[VS_ID_HEXLEN + 1];
-	const char *q;
 	int r = -ENOENT;
 
+	ref_decode(&real, name);
 	switch (p->list) {
 	case FS_LIST_BRANCHES:
-		if (vs_branch_get(fs->s, &p->repo, name, &id, NULL) == 0) {
+		if (vs_branch_get(fs->s, &p->repo, real.data, &id, NULL) == 0) {
 			*target = hist_target(p, name);
 			r = 0;
 		}
 		break;
 	case FS_LIST_TAGS:
-		for (q = name; *q; q++) {
-			if (!strncmp(q, "%2F", 3)) {
-				vs_buf_addch(&real, '/');
-				q += 2;
-			} else {
-				vs_buf_addch(&real, *q);
-			}
-		}
 		if (vs_tag_get(fs->s, &p->repo, real.data, &tag, NULL) == 0) {
 			*target = hist_target(p, vs_id_to_hex(&tag.commit,
 							      hex));

@@ -46,12 +46,13 @@ expect_exit 0 varve lineage models/m --json
 assert_eq "github/31337-1 datasets/d" \
 	"$(json 'd["produced_by"][0]["key"] + " " + d["produced_by"][0]["inputs"][0]["repo"]' <"$OUT")" \
 	"lineage through the daemon"
-# The tagged snapshot reads through the mount by its commit id, and by its tag
-# in the history listing ('/' in a tag name shows as %2F there: a tag name with
-# '/', like the default ci/github/..., cannot be one NAME@TAG path component).
+# The tagged snapshot reads through the mount by its commit id, and by its tag,
+# there and in the history listing ('/' in a tag name is %2F in a mount path: a
+# tag name like the default ci/github/... cannot be one path component).
 assert_eq "data" "$(cat "mnt/datasets/d@${D1:0:12}/x.txt")" "the tagged snapshot in the mount"
 wait_until 5 test -f "mnt/history/datasets/d/tags/ci%2Fgithub%2F31337-1/x.txt" ||
 	fail "the run's tag is not in the mount's history listing"
+assert_eq "data" "$(cat "mnt/datasets/d@ci%2Fgithub%2F31337-1/x.txt")" "the run's tag as NAME@TAG"
 
 mkdir code
 cd code

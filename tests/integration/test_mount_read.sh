@@ -24,6 +24,9 @@ mkdataset src1
 expect_exit 0 varve commit "$REPO" --from src1 -m v1
 ID1=$(cat "$OUT")
 expect_exit 0 varve tag "$REPO@$ID1" v1
+# '/' in a ref name: a mount path spells it %2F
+expect_exit 0 varve tag "$REPO@$ID1" release/1.0
+expect_exit 0 varve branch "$REPO" team/exp "$REPO@$ID1"
 cp -a src1 src2
 printf 'v2 edit\n' >>src2/README.txt
 rm src2/a/notes.md
@@ -211,8 +214,14 @@ H=$MNT/history/datasets/$NAME
 assert_eq "datasets models" "$(ls "$MNT/history" | tr '\n' ' ' | sed 's/ $//')" "ls MNT/history"
 assert_eq "$NAME" "$(ls "$MNT/history/datasets")" "ls MNT/history/datasets"
 assert_eq "branches commits tags" "$(ls "$H" | tr '\n' ' ' | sed 's/ $//')" "ls history/datasets/NAME"
-assert_eq "main" "$(ls "$H/branches")" "history branches"
-assert_eq "v1" "$(ls "$H/tags")" "history tags"
+assert_eq "main team%2Fexp" "$(ls "$H/branches" | tr '\n' ' ' | sed 's/ $//')" "history branches"
+assert_eq "release%2F1.0 v1" "$(ls "$H/tags" | tr '\n' ' ' | sed 's/ $//')" "history tags"
+assert_same_listing src1 "$D/$NAME@release%2F1.0" "NAME@<tag with />, as %2F"
+assert_same_listing src1 "$D/$NAME@team%2Fexp" "NAME@<branch with />, as %2F"
+assert_same_listing src1 "$H/branches/team%2Fexp/" "history/branches/<branch with />"
+assert_eq "release/1.0" "$(getfattr --absolute-names --only-values -n user.varve.rev "$D/$NAME@release%2F1.0")" \
+	"user.varve.rev of NAME@release%2F1.0"
+[[ ! -e "$D/$NAME@release%2F2.0" ]] || fail "NAME@<tag with / that does not exist>"
 assert_eq "$(printf '%s\n' "$ID1" "$ID2" | sort)" "$(ls "$H/commits")" "history commits"
 assert_eq "../../../../datasets/$NAME@main" "$(readlink "$H/branches/main")" "readlink history/branches/main"
 # a tag's link may name the tag or (tags being immutable) its commit
