@@ -426,9 +426,15 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_store_error(ctx, r, &e);
 	if (f.inline_data)
 		fwrite(f.inline_data, 1, f.size, ctx->out);
-	/* Each chunk is verified before a byte of it is written. */
-	for (i = 0; i < f.nchunks && r == 0; i++) {
-		r = vs_chunk_get(s, NULL, &f.chunks[i].id, &chunk, &e);
+	/*
+	 * Each chunk is verified before a byte of it is written.  A reader
+	 * that has gone (a closed pipe, or the client of a forwarded cat)
+	 * ends the loop: the rest would be read for nothing.
+	 */
+	for (i = 0; i < f.nchunks && r == 0 && !ferror(ctx->out); i++) {
+		r = vs_check_cancel(ctx->cancel, &e);
+		if (r == 0)
+			r = vs_chunk_get(s, NULL, &f.chunks[i].id, &chunk, &e);
 		if (r == 0 && chunk.len != f.chunks[i].len)
 			r = vs_error_set(&e, VS_E_CORRUPT, "a chunk of '%s' has "
 					 "the wrong length", spec);
