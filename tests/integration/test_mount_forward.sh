@@ -188,6 +188,18 @@ expect_err_contains "no commits yet"
 [[ ! -s big.err ]] || fail "the stopped commit wrote to its dead client's stderr: $(cat big.err)"
 rm -rf big
 expect_exit 0 varve log datasets/d -n 1 --oneline      # the daemon still serves
+# A forwarded cat whose reader goes away stops reading: the daemon reads a few
+# chunks of the 64 MiB file, not all of it.
+mkdir big
+head -c $((64 << 20)) /dev/urandom >big/f
+expect_exit 0 varve commit datasets/big --from big -m big
+dpid=$(daemon_pid_from_log "$MNT")
+[[ -n "$dpid" ]] || fail "no daemon pid in the mount log"
+r0=$(awk '/^rchar/ {print $2}' "/proc/$dpid/io")
+"$VARVE" cat datasets/big:f | head -c 10 >/dev/null || true   # cat ends by SIGPIPE
+r1=$(awk '/^rchar/ {print $2}' "/proc/$dpid/io")
+(((r1 - r0) < (16 << 20))) || fail "a forwarded cat read $(((r1 - r0) >> 20)) MiB for a reader that took 10 bytes"
+rm -rf big
 
 # --- umount of a busy mount -------------------------------------------------------------
 (cd "$D/d" && exec sleep 60) &
