@@ -285,30 +285,37 @@ void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void enqueue(struct fs_cache *c, const struct vs_id *id, bool file)
+static bool enqueue(struct fs_cache *c, const struct vs_id *id, bool file)
 {
-	pthread_mutex_lock(&c->lock);
-	if (c->qcount < PREFETCH_QUEUE && !is_queued(c, id, file) &&
-	    (file || (!find(c, id) && !was_served(c, id)))) {
-		struct qent *q = &c->queue[(c->qhead + c->qcount) %
-					   PREFETCH_QUEUE];
+	bool taken = true;
 
-		q->id = *id;
-		q->file = file;
-		c->qcount++;
-		pthread_cond_signal(&c->queued);
+	pthread_mutex_lock(&c->lock);
+	if ((file || (!find(c, id) && !was_served(c, id))) &&
+	    !is_queued(c, id, file)) {
+		if (c->qcount < PREFETCH_QUEUE) {
+			struct qent *q = &c->queue[(c->qhead + c->qcount) %
+						   PREFETCH_QUEUE];
+
+			q->id = *id;
+			q->file = file;
+			c->qcount++;
+			pthread_cond_signal(&c->queued);
+		} else {
+			taken = false;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
+	return taken;
 }
 
-void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id)
+bool fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id)
 {
-	enqueue(c, id, false);
+	return enqueue(c, id, false);
 }
 
-void fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file)
+bool fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file)
 {
-	enqueue(c, file, true);
+	return enqueue(c, file, true);
 }
 
 /* The first chunk of file object id, called and returning with c->lock. */

@@ -10,6 +10,7 @@
 #ifndef VARVE_FS_CACHE_H
 #define VARVE_FS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,14 @@ int fs_cache_get(struct fs_cache *c, const struct vs_id *id,
 void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 		  size_t served);
 
-/* Asks a prefetch thread to load id if it is not cached; never blocks. */
-void fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id);
+/*
+ * Asks a prefetch thread to load id if it is not cached; never blocks.
+ * False if the queue was full and the hint dropped.
+ */
+bool fs_cache_prefetch(struct fs_cache *c, const struct vs_id *id);
 /* The same for the first chunk of file object `file`, which the prefetch
  * thread reads first. */
-void fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file);
+bool fs_cache_prefetch_file(struct fs_cache *c, const struct vs_id *file);
 
 struct fs_cache_stats {
 	uint64_t hits, misses, prefetched, bytes;

@@ -1014,6 +1014,8 @@ struct handle {
 	struct vs_file f;	/* committed content when fd < 0 */
 	atomic_uint_fast64_t next_off;	/* where a sequential reader reads
 					   next (racy by design: a hint) */
+	atomic_uint_fast64_t hinted_end; /* chunks starting below it were
+					    hinted already (also a hint) */
 };
 
 static struct handle *handle_new(void)
@@ -1233,22 +1235,34 @@ static void read_ahead(struct fs *fs, struct handle *h, off_t off,
 		       uint64_t end, size_t last)
 {
 	const struct vs_file *f = &h->f;
-	uint64_t prev;
+	uint64_t prev, from;
 	size_t k;
 
 	/*
 	 * A sequential reader (the kernel's read-ahead sends several windows
 	 * at once, so "near the last end" rather than "at it") gets the
 	 * chunks of the next few MiB decompressed by the prefetch threads
-	 * before it asks for them.
+	 * before it asks for them.  Each read hints only the chunks that
+	 * came into that window since the last one: a chunk is hinted once.
 	 */
 	prev = atomic_exchange(&h->next_off, end);
-	if (off == 0 || ((uint64_t)off + SEQ_SLACK >= prev &&
-			 (uint64_t)off <= prev + SEQ_SLACK)) {
-		for (k = last + 1; k < f->nchunks &&
-				   f->chunks[k].offset < end + PREFETCH_AHEAD;
-		     k++)
-			fs_cache_prefetch(fs->cache, &f->chunks[k].id);
+	if (off != 0 && ((uint64_t)off + SEQ_SLACK < prev ||
+			 (uint64_t)off > prev + SEQ_SLACK)) {
+		atomic_store(&h->hinted_end, 0);	/* a seek: start over */
+		return;
+	}
+	from = atomic_exchange(&h->hinted_end, end + PREFETCH_AHEAD);
+	if (off == 0)
+		from = 0;
+	for (k = last + 1; k < f->nchunks &&
+			   f->chunks[k].offset < end + PREFETCH_AHEAD; k++) {
+		if (f->chunks[k].offset < from)
+			continue;
+		if (!fs_cache_prefetch(fs->cache, &f->chunks[k].id)) {
+			/* The queue is full: the next read offers it again. */
+			atomic_store(&h->hinted_end, f->chunks[k].offset);
+			break;
+		}
 	}
 }
 
