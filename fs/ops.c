@@ -365,6 +365,7 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	struct vs_buf spec = VS_BUF_INIT;
 	struct vs_commit c;
 	struct vs_rev rev;
+	size_t revoff;
 	int r;
 
 	if (!at) {
@@ -381,6 +382,7 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 		return -ENOENT;
 	vs_buf_addf(&spec, "%ss/%.*s@", vs_repo_kind_name(p->rkind),
 		    (int)(at - name), name);
+	revoff = spec.len;
 	ref_decode(&spec, at + 1);
 	r = vs_rev_resolve(fs->s, spec.data, false, &rev, NULL);
 	if (r < 0) {
@@ -395,7 +397,7 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	t->commit = rev.commit;
 	t->type = VS_ENTRY_DIR;
 	t->snap_root = true;
-	t->rev = strdup(strchr(spec.data, '@') + 1);
+	t->rev = strdup(spec.data + revoff);
 	vs_buf_release(&spec);
 	r = vs_store_read_commit(fs->s, &rev.commit, &c, NULL);
 	if (r == 0) {
