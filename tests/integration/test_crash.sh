@@ -33,13 +33,22 @@ expect_exit 0 varve init
 STORE=$TMP/.varve
 expect_exit 0 varve create dataset big
 
-# round 0: a complete commit, timed to place the kills of the next rounds
+declare -A digest_of
+# timed_commit REPO SRC MESSAGE: a complete commit, timed to place the kills of the rounds
+# after it. COMMIT_NS: how long it took; ROUND_HEAD: the new head, whose digest is recorded.
+timed_commit() {
+	local start
+	start=$(date +%s%N)
+	expect_exit 0 varve commit "$1" --from "$2" -m "$3"
+	COMMIT_NS=$(($(date +%s%N) - start))
+	ROUND_HEAD=$(cat "$OUT")
+	digest_of[$ROUND_HEAD]=$(digest "$2")
+}
+
+# round 0
 make_src src 0
-start=$(date +%s%N)
-expect_exit 0 varve commit "$REPO" --from src -m "round 0"
-full_ns=$(($(date +%s%N) - start))
-HEAD=$(cat "$OUT")
-declare -A digest_of=(["$HEAD"]=$(digest src))
+timed_commit "$REPO" src "round 0"
+full_ns=$COMMIT_NS
 note "a complete commit of $((nbig * bigsize / 1048576)) MiB took $((full_ns / 1000000)) ms"
 
 # kill_round REPO SRC MESSAGE DELAY_US: starts `varve commit REPO --from SRC -m MESSAGE`,
@@ -77,7 +86,6 @@ kill_round() {
 }
 
 killed_mid=0
-ROUND_HEAD=$HEAD
 for frac in 5 20 40 60 80 95; do
 	r=$frac
 	make_src src "$r"
@@ -119,11 +127,8 @@ PY
 SMALL=datasets/small
 expect_exit 0 varve create dataset small
 make_small small 0
-start=$(date +%s%N)
-expect_exit 0 varve commit "$SMALL" --from small -m "small 0"
-small_ns=$(($(date +%s%N) - start))
-ROUND_HEAD=$(cat "$OUT")
-digest_of[$ROUND_HEAD]=$(digest small)
+timed_commit "$SMALL" small "small 0"
+small_ns=$COMMIT_NS
 note "a complete small commit took $((small_ns / 1000000)) ms"
 killed_small=0
 for frac in 10 30 50 70 90 99; do
