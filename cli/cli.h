@@ -93,6 +93,11 @@ void cli_print_help(FILE *f, const struct cli_command *cmd);
 /* Opens the store for the command (once); NULL after printing an error. */
 struct vs_store *cli_store(struct cmd_ctx *ctx);
 /*
+ * cli_store() for a command that only reads the store: it opens it with
+ * VS_STORE_READ_ONLY, so readers run side by side and write nothing.
+ */
+struct vs_store *cli_store_read(struct cmd_ctx *ctx);
+/*
  * vs_store_locate() for this command: --store, then its $VARVE_STORE, then
  * the nearest .varve upward from its working directory.
  */

@@ -258,7 +258,7 @@ int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "missing REPO");
 	if (vs_repo_parse(&repo, repo_arg, strlen(repo_arg), &e) < 0)
 		return cli_store_error(ctx, VS_E_INVAL, &e);
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_repo_check(s, &repo, &e);
@@ -349,7 +349,7 @@ int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "unknown provider '%s' (expected github, "
 				 "gitlab, jenkins, travis or circleci)",
 				 provider);
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_run_list(s, provider, run_collect, &l, &e);
@@ -439,7 +439,7 @@ static int run_show(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "'%s' is not PROVIDER/RUN_ID (e.g. "
 				 "github/1234567890-1; see 'varve runs')",
 				 key_arg);
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_run_find(s, key_arg, &run, &key, &e);
@@ -594,7 +594,7 @@ int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv)
 	json = cl.opt['j'] != NULL;
 	if (!rev_arg)
 		return cli_usage(ctx, "missing REV");
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_rev_resolve(s, rev_arg, false, &rev, &e);
@@ -667,7 +667,7 @@ int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv)
 		r = cli_usage(ctx, "--lock needs a file name");
 		goto out;
 	}
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s) {
 		r = CLI_FAIL;
 		goto out;
@@ -841,7 +841,7 @@ int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv)
 		vs_lockfile_release(&lock);
 		return arr ? cli_json_print(ctx, arr) : CLI_OK;
 	}
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s) {
 		vs_lockfile_release(&lock);
 		return CLI_FAIL;
@@ -875,7 +875,7 @@ int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock_arg,
 	r = vs_lockfile_read(lock_arg, &lock, NULL, &e);
 	if (r < 0)
 		return cli_store_error(ctx, r, &e);
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s) {
 		vs_lockfile_release(&lock);
 		return CLI_FAIL;

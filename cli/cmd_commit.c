@@ -209,7 +209,7 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_checkout_lock(ctx, lock, pos[0]);
 	if (n != 2)
 		return cli_usage(ctx, "expected REV and DIR");
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_rev_resolve(s, pos[0], true, &rev, &e);

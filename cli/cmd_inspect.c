@@ -108,7 +108,7 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (!spec)
 		return cli_usage(ctx, "missing REV");
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	if (resolve(ctx, s, spec, false, &rev))
@@ -172,7 +172,7 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 	json = cl.opt['j'] != NULL;
 	if (!spec)
 		return cli_usage(ctx, "missing REV");
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	if (resolve(ctx, s, spec, false, &rev))
@@ -352,7 +352,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	l.recursive = cl.opt['R'] != NULL;
 	if (!spec)
 		return cli_usage(ctx, "missing REV[:PATH]");
-	l.s = cli_store(ctx);
+	l.s = cli_store_read(ctx);
 	if (!l.s)
 		return CLI_FAIL;
 	if (resolve(ctx, l.s, spec, true, &rev))
@@ -405,7 +405,7 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "missing REV:PATH");
 	if (!strchr(spec, ':'))
 		return cli_usage(ctx, "'%s' names no file (use REV:PATH)", spec);
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	if (resolve(ctx, s, spec, true, &rev))
@@ -499,7 +499,7 @@ int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv)
 	pos = cl.arg;
 	if (n != 2)
 		return cli_usage(ctx, "expected two revisions");
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	if (resolve(ctx, s, pos[0], false, &ra))

@@ -163,7 +163,7 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (cli_parse_flags(ctx, argc, argv, opts, &json))
 		return CLI_USAGE;
-	ls.s = cli_store(ctx);
+	ls.s = cli_store_read(ctx);
 	if (!ls.s)
 		return CLI_FAIL;
 	ls.err = &e;
@@ -200,7 +200,7 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (cli_parse_flags(ctx, argc, argv, opts, &json))
 		return CLI_USAGE;
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	r = vs_stats_compute(s, &st, &e);
@@ -286,7 +286,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (cli_parse_flags(ctx, argc, argv, opts, &vo.full))
 		return CLI_USAGE;
-	s = cli_store(ctx);
+	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;
 	cli_progress_init(&vp.bar, ctx, "verify");

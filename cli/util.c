@@ -104,7 +104,7 @@ char *cli_store_dir(struct cmd_ctx *ctx)
 	return dir;
 }
 
-struct vs_store *cli_store(struct cmd_ctx *ctx)
+static struct vs_store *store_open(struct cmd_ctx *ctx, unsigned flags)
 {
 	struct vs_error e = { 0 };
 	char *dir = NULL;
@@ -114,13 +114,23 @@ struct vs_store *cli_store(struct cmd_ctx *ctx)
 		return ctx->store;
 	r = cli_store_locate(ctx, &dir, &e);
 	if (r == 0)
-		r = vs_store_open(dir, &ctx->store, &e);
+		r = vs_store_open_flags(dir, flags, &ctx->store, &e);
 	free(dir);
 	if (r < 0) {
 		cli_store_error(ctx, r, &e);
 		return NULL;
 	}
 	return ctx->store;
+}
+
+struct vs_store *cli_store(struct cmd_ctx *ctx)
+{
+	return store_open(ctx, 0);
+}
+
+struct vs_store *cli_store_read(struct cmd_ctx *ctx)
+{
+	return store_open(ctx, VS_STORE_READ_ONLY);
 }
 
 /* --- options ------------------------------------------------------------- */

@@ -94,6 +94,7 @@ struct vs_kv {
 	atomic_uint_fast64_t unlogged;
 	atomic_uint_fast64_t flushed;
 	atomic_int logged;
+	bool read_only;
 };
 
 struct vs_kv_batch {
@@ -240,8 +241,15 @@ int vs_kv_open(const char *path, unsigned flags, struct vs_kv **out,
 		names[i] = cf_names[i];
 		opts[i] = kv->cf_opts[i];
 	}
-	kv->db = rocksdb_open_column_families(kv->db_opts, path, VS_CF_COUNT,
-					      names, opts, kv->cf, &msg);
+	kv->read_only = flags & VS_KV_READ_ONLY;
+	if (kv->read_only)
+		kv->db = rocksdb_open_for_read_only_column_families(
+			kv->db_opts, path, VS_CF_COUNT, names, opts, kv->cf,
+			0 /* the logs are replayed, not refused */, &msg);
+	else
+		kv->db = rocksdb_open_column_families(kv->db_opts, path,
+						      VS_CF_COUNT, names, opts,
+						      kv->cf, &msg);
 	if (msg) {
 		vs_kv_close(kv);
 		return kv_fail(err, msg, "cannot open the database");
@@ -313,6 +321,15 @@ static void compact_crowded(struct vs_kv *kv)
 }
 
 static int kv_flush_all(struct vs_kv *kv, struct vs_error *err);
+
+/* -EROFS for a write to a database opened with VS_KV_READ_ONLY. */
+static int refuse_write(struct vs_kv *kv, struct vs_error *err)
+{
+	if (!kv->read_only)
+		return 0;
+	return vs_error_set(err, -EROFS, "the store was opened for reading "
+			    "only");
+}
 
 /* Whether an unlogged write was made since the last finished flush. */
 static bool unlogged_pending(struct vs_kv *kv)
@@ -410,6 +427,31 @@ static bool logs_too_big(struct vs_kv *kv)
 	return n > MAX_LOGS_AT_CLOSE || bytes > MAX_LOG_BYTES_AT_CLOSE;
 }
 
+/*
+ * What a writer leaves behind on close.  Unlogged writes exist only in
+ * memory: flush them.  Logged ones are safe in the WAL and are left there
+ * (the next open replays them) until the logs grow past a few files or MiB.
+ * RocksDB 7.x keeps every write-ahead log created by an open, even an empty
+ * one, until some flush advances the log number; a marker write makes sure
+ * the flush does that.
+ */
+static void settle(struct vs_kv *kv)
+{
+	bool logs = logs_too_big(kv);
+
+	if (logs) {
+		char *msg = NULL;
+
+		rocksdb_put_cf(kv->db, kv->wopts, kv->cf[VS_CF_DEFAULT],
+			       "closed", 6, "", 0, &msg);
+		rocksdb_free(msg);
+	}
+	if (logs || unlogged_pending(kv))
+		kv_flush_all(kv, NULL);
+	compact_crowded(kv);
+	wait_compactions(kv);
+}
+
 void vs_kv_close(struct vs_kv *kv)
 {
 	int i;
@@ -417,28 +459,8 @@ void vs_kv_close(struct vs_kv *kv)
 	if (!kv)
 		return;
 	if (kv->db) {
-		/*
-		 * Unlogged writes exist only in memory: flush them.  Logged
-		 * ones are safe in the WAL and are left there (the next open
-		 * replays them) until the logs grow past a few files or MiB.
-		 * RocksDB 7.x keeps every write-ahead log created by an open,
-		 * even an empty one, until some flush advances the log
-		 * number; a marker write makes sure the flush does that.
-		 */
-		bool logs = logs_too_big(kv);
-
-		if (logs) {
-			char *msg = NULL;
-
-			rocksdb_put_cf(kv->db, kv->wopts,
-				       kv->cf[VS_CF_DEFAULT], "closed", 6, "",
-				       0, &msg);
-			rocksdb_free(msg);
-		}
-		if (logs || unlogged_pending(kv))
-			kv_flush_all(kv, NULL);
-		compact_crowded(kv);
-		wait_compactions(kv);
+		if (!kv->read_only)
+			settle(kv);
 		for (i = 0; i < VS_CF_COUNT; i++)
 			if (kv->cf[i])
 				rocksdb_column_family_handle_destroy(kv->cf[i]);
@@ -530,9 +552,10 @@ int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 	      const void *val, size_t vlen, struct vs_error *err)
 {
 	char *msg = NULL;
-
 	bool unlogged;
 
+	if (refuse_write(kv, err) < 0)
+		return -EROFS;
 	rocksdb_put_cf(kv->db, nowal_opts(kv, &unlogged), kv->cf[cf], key,
 		       klen, val, vlen, &msg);
 	if (msg)
@@ -655,6 +678,8 @@ int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
 	bool unlogged = false;
 	char *msg = NULL;
 
+	if (refuse_write(kv, err) < 0)
+		return -EROFS;
 	if (flags & VS_KV_SYNC)
 		wo = kv->wopts_sync;
 	else if (flags & VS_KV_NOWAL)

@@ -53,6 +53,12 @@ enum vs_kv_flags {
 	 * system allows it (silently buffered where it does not).
 	 */
 	VS_KV_DIRECT_READS = 1 << 3,
+	/*
+	 * vs_kv_open: open the database for reading only.  Nothing under path
+	 * is written, not even on close; the write-ahead logs are replayed
+	 * into memory.  Every write fails with -EROFS.
+	 */
+	VS_KV_READ_ONLY = 1 << 4,
 };
 
 struct vs_kv;

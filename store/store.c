@@ -288,20 +288,30 @@ out:
 }
 
 /*
- * Takes the store's lock file: RocksDB admits one process; a second one
- * waits here for a while instead of failing at once on RocksDB's LOCK.
+ * Takes the store's lock file: RocksDB admits one writer, and no reader
+ * while it writes; a process that must wait does so here for a while
+ * instead of failing at once on RocksDB's LOCK.  Readers share the lock.
+ * A reader opens the lock file read-only where it may not write it (a store
+ * on read-only media, or another user's).
  */
-static int store_lock(const char *abs, int *fd_out, struct vs_error *err)
+static int store_lock(const char *abs, bool shared, int *fd_out,
+		      struct vs_error *err)
 {
 	char *path = path_join(abs, LOCK_NAME);
 	int fd, waited = 0;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && shared && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
+	if (fd < 0 && errno == EROFS)
+		return vs_error_set(err, -EROFS, "store '%s' is on a read-only "
+				    "file system: only commands that read it "
+				    "work there", abs);
 	if (fd < 0)
 		return vs_error_set(err, -errno, "cannot open the lock of "
 				    "'%s' (%s)", abs, strerror(errno));
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
@@ -355,12 +365,15 @@ int vs_store_open_flags(const char *dir, unsigned flags,
 	r = config_parse(text.data, &s->config, config, err);
 	if (r < 0)
 		goto fail;
-	r = store_lock(s->path, &s->lock_fd, err);
+	r = store_lock(s->path, flags & VS_STORE_READ_ONLY, &s->lock_fd, err);
 	if (r < 0)
 		goto fail;
 	db = path_join(s->path, DB_NAME);
-	r = vs_kv_open(db, flags & VS_STORE_DIRECT_READS ?
-			       VS_KV_DIRECT_READS : 0, &s->kv, err);
+	r = vs_kv_open(db, (flags & VS_STORE_DIRECT_READS ?
+				    VS_KV_DIRECT_READS : 0) |
+				   (flags & VS_STORE_READ_ONLY ?
+				    VS_KV_READ_ONLY : 0),
+		       &s->kv, err);
 	if (r < 0)
 		goto fail;
 	s->zctx = vs_zctx_new(s->config.zstd_level);

@@ -102,6 +102,13 @@ enum vs_store_flags {
 	 * page cache costs memory and CPU for nothing.
 	 */
 	VS_STORE_DIRECT_READS = 1 << 0,
+	/*
+	 * For commands that only read: other readers may hold the store at the
+	 * same time (a writer waits for them, and they for it), and nothing in
+	 * it is written, so a store on read-only media opens too.  Every write
+	 * fails with -EROFS.
+	 */
+	VS_STORE_READ_ONLY = 1 << 1,
 };
 
 /* vs_store_open with enum vs_store_flags. */

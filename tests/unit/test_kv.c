@@ -3,7 +3,8 @@
  * value, batches (put, delete, delete_prefix with its exact bounds), prefix
  * iteration and seek in byte order, column families kept apart, and the
  * crash model: data flushed or written with VS_KV_SYNC survives both a
- * clean close and a process that dies without closing.
+ * clean close and a process that dies without closing; a read-only open
+ * writes nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 
 #include <cmocka.h>
@@ -643,6 +646,85 @@ static void test_files_stay_few(void **state)
 	}
 }
 
+/* Every entry of dir as "name size mtime" lines, sorted by name. */
+static char *dir_state(const char *dir)
+{
+	struct vs_buf out = VS_BUF_INIT;
+	struct dirent **names;
+	int i, n = scandir(dir, &names, NULL, alphasort);
+
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		tu_join(path, dir, names[i]->d_name);
+		assert_int_equal(lstat(path, &st), 0);
+		vs_buf_addf(&out, "%s %lld %lld.%09ld\n", names[i]->d_name,
+			    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			    st.st_mtim.tv_nsec);
+		free(names[i]);
+	}
+	free(names);
+	return vs_buf_detach(&out, NULL);
+}
+
+/*
+ * A read-only open sees everything a writer left, the writes still in its
+ * log included, lets a second reader open the database at the same time,
+ * refuses writes, and changes nothing on disk, not even on close.
+ */
+static void test_read_only(void **state)
+{
+	struct kv_env *e = *state;
+	struct vs_kv *r1 = NULL, *r2 = NULL;
+	struct vs_error err = { 0 };
+	struct vs_kv_batch *b;
+	char *before, *after;
+
+	put(e->kv, VS_CF_OBJECTS, "flushed", "1");
+	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
+	b = vs_kv_batch_new();
+	vs_kv_batch_put(b, e->kv, VS_CF_REFS, "logged", 6, "2", 1);
+	assert_int_equal(vs_kv_write(e->kv, b, VS_KV_SYNC, NULL), 0);
+	vs_kv_batch_free(b);
+	vs_kv_close(e->kv);
+	e->kv = NULL;
+	assert_true(count_logs(e->db) > 0);	/* "logged" is only there */
+	before = dir_state(e->db);
+
+	assert_int_equal(vs_kv_open(e->db, VS_KV_READ_ONLY, &r1, &err), 0);
+	assert_int_equal(vs_kv_open(e->db, VS_KV_READ_ONLY, &r2, &err), 0);
+	expect(r1, VS_CF_OBJECTS, "flushed", "1");
+	expect(r1, VS_CF_REFS, "logged", "2");
+	expect(r2, VS_CF_REFS, "logged", "2");
+	expect(r2, VS_CF_REFS, "absent", NULL);
+
+	assert_int_equal(vs_kv_put(r1, VS_CF_OBJECTS, "k", 1, "v", 1, &err),
+			 -EROFS);
+	assert_non_null(strstr(err.msg, "read"));
+	b = vs_kv_batch_new();
+	vs_kv_batch_put(b, r1, VS_CF_REFS, "k", 1, "v", 1);
+	assert_int_equal(vs_kv_write(r1, b, VS_KV_SYNC, NULL), -EROFS);
+	assert_int_equal(vs_kv_write(r1, b, VS_KV_NOWAL, NULL), -EROFS);
+	vs_kv_batch_free(b);
+	assert_int_equal(vs_kv_flush(r1, NULL), 0);
+	expect(r1, VS_CF_OBJECTS, "k", NULL);
+	vs_kv_close(r1);
+	vs_kv_close(r2);
+
+	after = dir_state(e->db);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* A writer opens it afterwards as usual. */
+	assert_int_equal(vs_kv_open(e->db, 0, &e->kv, &err), 0);
+	expect(e->kv, VS_CF_REFS, "logged", "2");
+	put(e->kv, VS_CF_OBJECTS, "k", "v");
+	expect(e->kv, VS_CF_OBJECTS, "k", "v");
+}
+
 /*
  * The CRC-32C varve gives librocksdb: the standard check value, and the
  * same results as librocksdb's own definition for every length and
@@ -698,6 +780,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_flush_only_unlogged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_logs_stay_few, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_files_stay_few, setup,
 						teardown),

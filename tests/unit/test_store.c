@@ -3,7 +3,8 @@
  * (and every way that fails), the config parser, vs_store_locate's order of
  * precedence, chunk and object round trips, idempotent puts, verified
  * reads (a damaged chunk or object is VS_E_CORRUPT, never wrong bytes),
- * typed reads, vs_file_read at any offset, and id prefix scans.
+ * typed reads, vs_file_read at any offset, id prefix scans, and readers
+ * that share a store.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -311,6 +317,53 @@ static void raw_value(struct vs_store *s, const struct vs_id *id,
 {
 	assert_int_equal(vs_kv_get(s->kv, VS_CF_CHUNKS, id->b, VS_ID_LEN, out,
 				   NULL), 0);
+}
+
+/*
+ * Readers share the store: two open it at once, each reads what the writer
+ * left, neither can write, and a writer is kept out (its flock fails) until
+ * both have closed.
+ */
+static void test_read_only_shared(void **state)
+{
+	struct tu_env *e = *state;
+	struct vs_store *r1 = NULL, *r2 = NULL;
+	struct vs_error err = { 0 };
+	struct vs_put_stats st = { 0 };
+	char data[5000], lock[PATH_MAX];
+	struct vs_id id, other;
+	int fd;
+
+	tu_fill_random(data, sizeof(data), 7);
+	put_chunk(e->s, data, sizeof(data), &id, &st);
+	vs_store_close(e->s);
+	e->s = NULL;
+
+	assert_int_equal(vs_store_open_flags(e->store_path, VS_STORE_READ_ONLY,
+					     &r1, &err), 0);
+	assert_int_equal(vs_store_open_flags(e->store_path, VS_STORE_READ_ONLY,
+					     &r2, &err), 0);
+	check_chunk(r1, &id, data, sizeof(data));
+	check_chunk(r2, &id, data, sizeof(data));
+	data[0] ^= 1;
+	vs_hash(data, sizeof(data), &other);
+	assert_int_equal(vs_chunk_put(r1, r1->zctx, &other, data, sizeof(data),
+				      &st, &err), -EROFS);
+	assert_false(vs_chunk_has(r1, &other));
+
+	tu_join(lock, e->store_path, "lock");
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+	vs_store_close(r1);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+	vs_store_close(r2);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+
+	assert_int_equal(vs_store_open(e->store_path, &e->s, &err), 0);
+	data[0] ^= 1;
+	check_chunk(e->s, &id, data, sizeof(data));
 }
 
 static void test_chunk_roundtrip(void **state)
@@ -960,6 +1013,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chunk_roundtrip,
 						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_chunk_planes_by_format,
+						setup_env, teardown_env),
+		cmocka_unit_test_setup_teardown(test_read_only_shared,
 						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_chunk_corrupt, setup_env,
 						teardown_env),
