@@ -75,6 +75,17 @@ static void put(struct vs_kv *kv, enum vs_cf cf, const char *k, const char *v)
 			 0);
 }
 
+/* A logged, synced write of one key, as a ref update makes it. */
+static void put_synced(struct vs_kv *kv, enum vs_cf cf, const char *k,
+		       const char *v)
+{
+	struct vs_kv_batch *b = vs_kv_batch_new();
+
+	vs_kv_batch_put(b, kv, cf, k, strlen(k), v, strlen(v));
+	assert_int_equal(vs_kv_write(kv, b, VS_KV_SYNC, NULL), 0);
+	vs_kv_batch_free(b);
+}
+
 /* Asserts that key k of cf holds v (or is absent when v is NULL). */
 static void expect(struct vs_kv *kv, enum vs_cf cf, const char *k,
 		   const char *v)
@@ -345,15 +356,11 @@ static void test_iter_binary(void **state)
 static void test_reopen_after_flush(void **state)
 {
 	struct kv_env *e = *state;
-	struct vs_kv_batch *b;
 
 	put(e->kv, VS_CF_CHUNKS, "chunk", "body");
 	put(e->kv, VS_CF_OBJECTS, "obj", "enc");
 	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
-	b = vs_kv_batch_new();
-	vs_kv_batch_put(b, e->kv, VS_CF_REFS, "ref", 3, "head", 4);
-	assert_int_equal(vs_kv_write(e->kv, b, VS_KV_SYNC, NULL), 0);
-	vs_kv_batch_free(b);
+	put_synced(e->kv, VS_CF_REFS, "ref", "head");
 	reopen(e);
 	expect(e->kv, VS_CF_CHUNKS, "chunk", "body");
 	expect(e->kv, VS_CF_OBJECTS, "obj", "enc");
@@ -585,16 +592,12 @@ static void test_logs_stay_few(void **state)
 {
 	struct kv_env *e = *state;
 	char key[16], big[64 << 10];
-	struct vs_kv_batch *b;
 	int i;
 
 	memset(big, 'x', sizeof(big));
 	for (i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "key%05d", i);
-		b = vs_kv_batch_new();
-		vs_kv_batch_put(b, e->kv, VS_CF_REFS, key, strlen(key), "v", 1);
-		assert_int_equal(vs_kv_write(e->kv, b, VS_KV_SYNC, NULL), 0);
-		vs_kv_batch_free(b);
+		put_synced(e->kv, VS_CF_REFS, key, "v");
 		/* Every fifth session also logs 64 KiB x 20. */
 		if (i % 5 == 0) {
 			int j;
@@ -684,10 +687,7 @@ static void test_read_only(void **state)
 
 	put(e->kv, VS_CF_OBJECTS, "flushed", "1");
 	assert_int_equal(vs_kv_flush(e->kv, NULL), 0);
-	b = vs_kv_batch_new();
-	vs_kv_batch_put(b, e->kv, VS_CF_REFS, "logged", 6, "2", 1);
-	assert_int_equal(vs_kv_write(e->kv, b, VS_KV_SYNC, NULL), 0);
-	vs_kv_batch_free(b);
+	put_synced(e->kv, VS_CF_REFS, "logged", "2");
 	vs_kv_close(e->kv);
 	e->kv = NULL;
 	assert_true(count_logs(e->db) > 0);	/* "logged" is only there */
