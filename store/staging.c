@@ -641,6 +641,52 @@ int vs_staging_reset(struct vs_store *s, const struct vs_head *h,
 	return r;
 }
 
+/*
+ * Whether a staged file or symlink is what the base holds at its path, as
+ * far as that shows without reading file contents back: a file renamed away
+ * and back, or chmod'ed back (the same object, the same exec bit), a symlink
+ * re-created with its target, an empty file truncated to empty.
+ */
+static bool same_as_base(struct vs_store *s, const struct vs_stage_entry *e,
+			 const struct vs_node *n)
+{
+	bool exec = e->flags & VS_STAGE_EXEC;
+	struct vs_buf b = VS_BUF_INIT;
+	struct vs_file f;
+	struct stat st;
+	bool same = false;
+	int fd;
+
+	switch (e->type) {
+	case VS_STAGE_REF:
+		return (n->type == (exec ? VS_ENTRY_EXEC : VS_ENTRY_FILE)) &&
+		       vs_id_equal(&e->id, &n->id) && e->size == n->size;
+	case VS_STAGE_DATA:
+		if (n->type != (exec ? VS_ENTRY_EXEC : VS_ENTRY_FILE) ||
+		    n->size != 0)
+			return false;
+		fd = vs_staging_open_datafile(s, e->datafile, O_RDONLY);
+		if (fd < 0)
+			return false;
+		same = fstat(fd, &st) == 0 && st.st_size == 0;
+		close(fd);
+		return same;
+	case VS_STAGE_SYMLINK:
+		if (n->type != VS_ENTRY_SYMLINK ||
+		    n->size != strlen(e->target) ||
+		    vs_store_read_file(s, &n->id, &f, NULL) < 0)
+			return false;
+		same = vs_file_read(s, NULL, &f, 0, f.size, &b, NULL) == 0 &&
+		       b.len == n->size &&
+		       memcmp(b.data, e->target, b.len) == 0;
+		vs_file_release(&f);
+		vs_buf_release(&b);
+		return same;
+	default:
+		return false;
+	}
+}
+
 int vs_staging_status(struct vs_store *s, const struct vs_head *h,
 		      int (*fn)(char status, const char *path, void *arg),
 		      void *arg, struct vs_error *err)
@@ -692,7 +738,8 @@ int vs_staging_status(struct vs_store *s, const struct vs_head *h,
 			}
 			break;
 		default:
-			r = fn(in_base ? 'M' : 'A', path.data, arg);
+			if (!in_base || !same_as_base(s, &e, &n))
+				r = fn(in_base ? 'M' : 'A', path.data, arg);
 			break;
 		}
 		vs_stage_entry_release(&e);

@@ -64,6 +64,7 @@ printf '#!/bin/sh\necho exec\n' >src/was-exec.sh
 chmod +x src/was-exec.sh
 randbytes big "$big" >src/big.bin
 ln -s keep.txt src/link
+: >src/empty.txt
 ln -s sub src/dirlink
 printf 'x\n' >src/dir-to-move/x.txt
 printf 'y\n' >src/dir-to-move/inner/y.txt
@@ -188,6 +189,19 @@ grep -q '^A new.txt$' "$OUT" && grep -q '^D del.txt$' "$OUT" && grep -q '^M big.
 expect_exit 0 varve commit "$REPO" -m empty
 assert_eq "$ID1" "$(cat "$OUT")" "commit with nothing staged prints the head"
 expect_exit 0 varve verify
+# edits that give back what the head holds are not listed, and commit nothing: a file
+# renamed away and back, chmod'ed and back, a symlink re-created with its target, an
+# empty file truncated
+mv "$H/renamed.txt" "$H/away.txt"
+mv "$H/away.txt" "$H/renamed.txt"
+chmod +x "$H/app.txt"
+chmod -x "$H/app.txt"
+rm "$H/link"
+ln -s edit.txt "$H/link"
+truncate -s 0 "$H/empty.txt"
+status_is
+expect_exit 0 varve commit "$REPO" -m same
+assert_eq "$ID1" "$(cat "$OUT")" "a commit of edits that change nothing"
 
 # --- reset drops staged changes ---------------------------------------------------------
 printf 'scratch\n' >"$H/scratch.txt"
