@@ -90,6 +90,22 @@ def data(n):
     return rnd.randbytes(n)
 
 
+def writer(p, d, flags, off=None):
+    """An edit that opens p write-only with flags and writes d (at off)."""
+    def f(root):
+        fd = os.open(os.path.join(root, p), os.O_WRONLY | flags, 0o644)
+        try:
+            done = 0
+            while done < len(d):
+                if off is None:
+                    done += os.write(fd, d[done:])
+                else:
+                    done += os.pwrite(fd, d[done:], off + done)
+        finally:
+            os.close(fd)
+    return f
+
+
 for i in range(nops):
     files = paths("f")
     op = rnd.choices(["create", "pwrite", "append", "truncate", "unlink", "mkdir",
@@ -97,29 +113,16 @@ for i in range(nops):
                      [10, 12, 6, 8, 4, 3, 2, 6, 2, 3, 8, 3])[0]
     if op == "create" or not files and op not in ("mkdir", "symlink"):
         p, n = newname(), rnd.choice([0, 1, 100, 4096, 70000, 300000, rnd.randrange(max_size)])
-        d = data(n)
-        def f(root, p=p, d=d):
-            with open(os.path.join(root, p), "wb") as fh:
-                fh.write(d)
-        both(f, f"create {p} {n}")
+        both(writer(p, data(n), os.O_CREAT | os.O_TRUNC), f"create {p} {n}")
     elif op == "pwrite":
         p = rnd.choice(files)
         off = rnd.randrange(rnd.choice([10, 5000, 400000, 2 << 20]))
         d = data(rnd.choice([1, 10, 4096, 65536, 200000]))
-        def f(root, p=p, off=off, d=d):
-            fd = os.open(os.path.join(root, p), os.O_WRONLY)
-            try:
-                os.pwrite(fd, d, off)
-            finally:
-                os.close(fd)
-        both(f, f"pwrite {p} @{off} {len(d)}")
+        both(writer(p, d, 0, off), f"pwrite {p} @{off} {len(d)}")
     elif op == "append":
         p = rnd.choice(files)
         d = data(rnd.choice([1, 100, 8192, 100000]))
-        def f(root, p=p, d=d):
-            with open(os.path.join(root, p), "ab") as fh:
-                fh.write(d)
-        both(f, f"append {p} {len(d)}")
+        both(writer(p, d, os.O_APPEND), f"append {p} {len(d)}")
     elif op == "truncate":
         p = rnd.choice(files)
         n = rnd.randrange(rnd.choice([10, 70000, 1 << 20]))
@@ -127,13 +130,7 @@ for i in range(nops):
     elif op == "open_trunc":
         p = rnd.choice(files)
         d = data(rnd.choice([0, 10, 5000]))
-        def f(root, p=p, d=d):
-            fd = os.open(os.path.join(root, p), os.O_WRONLY | os.O_TRUNC)
-            try:
-                os.write(fd, d)
-            finally:
-                os.close(fd)
-        both(f, f"open_trunc {p} {len(d)}")
+        both(writer(p, d, os.O_TRUNC), f"open_trunc {p} {len(d)}")
     elif op == "unlink":
         p = rnd.choice(paths("any") or ["x"])
         if os.path.isdir(os.path.join(ref, p)) and not os.path.islink(os.path.join(ref, p)):
