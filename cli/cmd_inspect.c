@@ -247,16 +247,11 @@ static char *link_target(struct vs_store *s, const struct vs_id *id,
 			 struct vs_error *err)
 {
 	struct vs_buf b = VS_BUF_INIT;
-	struct vs_file f;
 
-	if (vs_store_read_file(s, id, &f, err) < 0)
-		return NULL;
-	if (vs_file_read(s, NULL, &f, 0, f.size, &b, err) < 0) {
-		vs_file_release(&f);
+	if (vs_file_read_all(s, id, &b, err) < 0) {
 		vs_buf_release(&b);
 		return NULL;
 	}
-	vs_file_release(&f);
 	return vs_buf_detach(&b, NULL);
 }
 

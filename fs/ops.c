@@ -962,7 +962,6 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct fs *fs = fs_of(req);
 	struct fs_inode *i = fs_inode_get(fs, ino);
 	struct vs_buf b = VS_BUF_INIT;
-	struct vs_file f;
 	struct vs_id id;
 	struct hnode n;
 	int r = -EINVAL;
@@ -994,11 +993,7 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 		hnode_release(&n);
 	}
 	if (r == 0) {
-		r = vs_store_read_file(fs->s, &id, &f, NULL);
-		if (r == 0) {
-			r = vs_file_read(fs->s, NULL, &f, 0, f.size, &b, NULL);
-			vs_file_release(&f);
-		}
+		r = vs_file_read_all(fs->s, &id, &b, NULL);
 		r = r < 0 ? -to_errno(r) : 0;
 	}
 	if (r < 0)
@@ -1736,14 +1731,9 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		se = n.se;
 	} else if (n.type == VS_ENTRY_SYMLINK) {
 		struct vs_buf b = VS_BUF_INIT;
-		struct vs_file f;
 
 		se.type = VS_STAGE_SYMLINK;
-		r = vs_store_read_file(fs->s, &n.bn.id, &f, NULL);
-		if (r == 0) {
-			r = vs_file_read(fs->s, NULL, &f, 0, f.size, &b, NULL);
-			vs_file_release(&f);
-		}
+		r = vs_file_read_all(fs->s, &n.bn.id, &b, NULL);
 		if (r < 0) {
 			vs_buf_release(&b);
 			r = -to_errno(r);

@@ -322,11 +322,9 @@ static void compact_crowded(struct vs_kv *kv)
 
 static int kv_flush_all(struct vs_kv *kv, struct vs_error *err);
 
-/* -EROFS for a write to a database opened with VS_KV_READ_ONLY. */
-static int refuse_write(struct vs_kv *kv, struct vs_error *err)
+/* The answer to a write to a database opened with VS_KV_READ_ONLY. */
+static int read_only_error(struct vs_error *err)
 {
-	if (!kv->read_only)
-		return 0;
 	return vs_error_set(err, -EROFS, "the store was opened for reading "
 			    "only");
 }
@@ -554,8 +552,8 @@ int vs_kv_put(struct vs_kv *kv, enum vs_cf cf, const void *key, size_t klen,
 	char *msg = NULL;
 	bool unlogged;
 
-	if (refuse_write(kv, err) < 0)
-		return -EROFS;
+	if (kv->read_only)
+		return read_only_error(err);
 	rocksdb_put_cf(kv->db, nowal_opts(kv, &unlogged), kv->cf[cf], key,
 		       klen, val, vlen, &msg);
 	if (msg)
@@ -678,8 +676,8 @@ int vs_kv_write(struct vs_kv *kv, struct vs_kv_batch *b, unsigned flags,
 	bool unlogged = false;
 	char *msg = NULL;
 
-	if (refuse_write(kv, err) < 0)
-		return -EROFS;
+	if (kv->read_only)
+		return read_only_error(err);
 	if (flags & VS_KV_SYNC)
 		wo = kv->wopts_sync;
 	else if (flags & VS_KV_NOWAL)

@@ -652,7 +652,6 @@ static bool same_as_base(struct vs_store *s, const struct vs_stage_entry *e,
 {
 	bool exec = e->flags & VS_STAGE_EXEC;
 	struct vs_buf b = VS_BUF_INIT;
-	struct vs_file f;
 	struct stat st;
 	bool same = false;
 	int fd;
@@ -673,13 +672,11 @@ static bool same_as_base(struct vs_store *s, const struct vs_stage_entry *e,
 		return same;
 	case VS_STAGE_SYMLINK:
 		if (n->type != VS_ENTRY_SYMLINK ||
-		    n->size != strlen(e->target) ||
-		    vs_store_read_file(s, &n->id, &f, NULL) < 0)
+		    n->size != strlen(e->target))
 			return false;
-		same = vs_file_read(s, NULL, &f, 0, f.size, &b, NULL) == 0 &&
+		same = vs_file_read_all(s, &n->id, &b, NULL) == 0 &&
 		       b.len == n->size &&
 		       memcmp(b.data, e->target, b.len) == 0;
-		vs_file_release(&f);
 		vs_buf_release(&b);
 		return same;
 	default:

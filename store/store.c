@@ -339,6 +339,7 @@ int vs_store_open_flags(const char *dir, unsigned flags,
 	struct vs_buf text = VS_BUF_INIT;
 	struct vs_store *s;
 	char *config = NULL, *db = NULL;
+	unsigned kv_flags = 0;
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -369,11 +370,11 @@ int vs_store_open_flags(const char *dir, unsigned flags,
 	if (r < 0)
 		goto fail;
 	db = path_join(s->path, DB_NAME);
-	r = vs_kv_open(db, (flags & VS_STORE_DIRECT_READS ?
-				    VS_KV_DIRECT_READS : 0) |
-				   (flags & VS_STORE_READ_ONLY ?
-				    VS_KV_READ_ONLY : 0),
-		       &s->kv, err);
+	if (flags & VS_STORE_DIRECT_READS)
+		kv_flags |= VS_KV_DIRECT_READS;
+	if (flags & VS_STORE_READ_ONLY)
+		kv_flags |= VS_KV_READ_ONLY;
+	r = vs_kv_open(db, kv_flags, &s->kv, err);
 	if (r < 0)
 		goto fail;
 	s->zctx = vs_zctx_new(s->config.zstd_level);
@@ -759,6 +760,19 @@ int vs_file_read(struct vs_store *s, struct vs_zctx *z, const struct vs_file *f,
 		len -= n;
 	}
 	vs_buf_release(&chunk);
+	return r;
+}
+
+int vs_file_read_all(struct vs_store *s, const struct vs_id *id,
+		     struct vs_buf *out, struct vs_error *err)
+{
+	struct vs_file f;
+	int r = vs_store_read_file(s, id, &f, err);
+
+	if (r < 0)
+		return r;
+	r = vs_file_read(s, NULL, &f, 0, f.size, out, err);
+	vs_file_release(&f);
 	return r;
 }
 

@@ -194,6 +194,12 @@ int vs_store_write_commit(struct vs_store *s, const struct vs_commit *c,
 int vs_file_read(struct vs_store *s, struct vs_zctx *z, const struct vs_file *f,
 		 uint64_t off, size_t len, struct vs_buf *out,
 		 struct vs_error *err);
+/*
+ * Every byte of the file object id (a symlink's target, say) appended to
+ * out.  Returns 0, VS_E_NOTFOUND, VS_E_CORRUPT or a chunk read's error.
+ */
+int vs_file_read_all(struct vs_store *s, const struct vs_id *id,
+		     struct vs_buf *out, struct vs_error *err);
 
 /*
  * Finds the ids in the objects family starting with the hex prefix (7..64
