@@ -3,7 +3,8 @@
 # live in the store), the dead mount point is recovered by the next `varve mount`
 # (even with a shell still inside it), the store verifies, and the changes commit
 # correctly. A second kill lands while a writer is busy: the store stays consistent
-# and `varve reset` cleans up.
+# and `varve reset` cleans up. SIGTERM makes the daemon unmount and exit cleanly,
+# keeping what it staged.
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 source "$(dirname "$0")/lib.sh"
 source "$VARVE_SRC/tests/integration/mountlib.sh"
@@ -129,3 +130,18 @@ assert_eq "$ID1" "$(json 'd[0]["id"]' <"$OUT")" "the branch head after the secon
 
 umount_store "$MNT"
 expect_exit 0 varve verify --full
+
+# SIGTERM: the daemon unmounts, says so in its log and exits; what it staged stays
+mount_store "$MNT"
+printf 'staged before SIGTERM\n' >"$H/term.txt"
+kill -TERM "$DAEMON_PID"
+wait_until 5 _pid_gone "$DAEMON_PID" || fail "daemon $DAEMON_PID still runs 5 s after SIGTERM"
+is_mounted "$MNT" && fail "$MNT is still mounted after the daemon's SIGTERM exit"
+tail -n 1 "$STORE/mount.log" | grep -q "unmounted $MNT" ||
+	fail "mount.log does not end with the daemon's unmount: $(tail -n 1 "$STORE/mount.log")"
+check_daemon_log
+expect_exit 0 varve status "$REPO"
+expect_out_contains "A term.txt"
+expect_exit 0 varve commit "$REPO" -m after-term
+expect_exit 0 varve cat "$REPO:term.txt"
+assert_eq "staged before SIGTERM" "$(cat "$OUT")" "term.txt committed after SIGTERM"
