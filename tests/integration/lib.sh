@@ -73,6 +73,10 @@ cleanup() {
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	# kernel trace instances of mountlib.sh's fuse_trace_begin, if one was left
+	for p in /sys/kernel/tracing/instances/varve-$$-*; do
+		[[ -d "$p" ]] && rmdir "$p" 2>/dev/null
+	done
 	for p in "${CLEANUP_PATHS[@]}"; do
 		[[ -e "$p" ]] || continue
 		chmod -R u+rwx "$p" 2>/dev/null || true

@@ -26,6 +26,12 @@
 #                               in $STORE/mount.log
 #   mount_stats MNT             the user.varve.stats xattr of the mount root
 #   mount_stat MNT FIELD        one field of it (requests, cache_hits, ...)
+#   fuse_trace_begin MNT / fuse_trace_end
+#                               records the FUSE requests the kernel sends to
+#                               MNT in between (tracefs, as root; a private
+#                               trace instance) and prints them as
+#                               "LOOKUP x2 READDIRPLUS x1"; prints nothing
+#                               where tracing is not available
 #   wait_until SECS CMD...      polls CMD (every 0.1 s) until it succeeds; false
 #                               if it never did within SECS
 #   mount_listing DIR           canonical listing: path, type, exec bit, size,
@@ -162,6 +168,33 @@ mount_stat() {
 	s=$(mount_stats "$1")
 	[[ " $s " =~ [[:space:]]$2=([0-9]+)[[:space:]] ]] || fail "user.varve.stats '$s' has no $2=N"
 	echo "${BASH_REMATCH[1]}"
+}
+
+# The kernel's fuse_request_send tracepoint names the connection by the
+# kernel's dev_t of the mount (major 0 for FUSE: the minor number).
+FUSE_TRACE=
+FUSE_TRACE_CONN=
+fuse_trace_begin() {
+	local events=/sys/kernel/tracing/events/fuse/fuse_request_send dev
+	FUSE_TRACE=
+	[[ -d "$events" && -w /sys/kernel/tracing/instances ]] || return 0
+	dev=$(stat -c %d "$1") || return 0
+	FUSE_TRACE_CONN=$(((dev & 0xff) | ((dev >> 12) & ~0xff)))
+	# named for lib.sh's cleanup, which removes what a killed test left
+	FUSE_TRACE=/sys/kernel/tracing/instances/varve-$$-$BASHPID
+	mkdir "$FUSE_TRACE" 2>/dev/null || { FUSE_TRACE=; return 0; }
+	echo 1 >"$FUSE_TRACE/events/fuse/fuse_request_send/enable" 2>/dev/null ||
+		{ rmdir "$FUSE_TRACE"; FUSE_TRACE=; }
+	return 0
+}
+
+fuse_trace_end() {
+	[[ -n "$FUSE_TRACE" ]] || return 0
+	echo 0 >"$FUSE_TRACE/events/fuse/fuse_request_send/enable"
+	sed -nE "s/.*connection $FUSE_TRACE_CONN req [0-9]+ opcode [0-9]+ \(FUSE_([A-Z0-9_]+)\).*/\1/p" \
+		"$FUSE_TRACE/trace" | sort | uniq -c | awk '{ printf "%s%s x%d", sep, $2, $1; sep = " " }'
+	rmdir "$FUSE_TRACE" 2>/dev/null || true
+	FUSE_TRACE=
 }
 
 # mount_listing DIR: one line per entry, sorted: repr(path) TYPE X SIZE DIGEST

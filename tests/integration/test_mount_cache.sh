@@ -15,7 +15,8 @@
 # lose the user.varve.* attributes. varve answers security.* with "not supported",
 # after which ls stops asking for the rest of its run: a repeated `ls -l` may send
 # that one getxattr per run and nothing else; stat, lstat, readdir and readlink
-# must send nothing at all.
+# must send nothing at all (in one of three attempts: see least_cost). As root,
+# a failing check names the requests it saw (mountlib.sh's fuse_trace_begin).
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 source "$(dirname "$0")/lib.sh"
 source "$VARVE_SRC/tests/integration/mountlib.sh"
@@ -46,13 +47,32 @@ mount_store "$MNT"
 problems=()
 # requests: the daemon's request counter, read with one getxattr (= one request)
 requests() { mount_stat "$MNT" requests; }
-# cost CMD...: requests CMD sends to the daemon (the reading itself subtracted)
+# cost CMD...: requests CMD sends to the daemon (the reading itself subtracted);
+# which requests they were goes to $TMP/.ops (as root: see fuse_trace_begin)
 cost() {
 	local a b
 	a=$(requests)
+	fuse_trace_begin "$MNT"
 	"$@" >/dev/null 2>&1 || true
+	fuse_trace_end >"$TMP/.ops"
 	b=$(requests)
 	echo $((b - a - READ_COST))
+}
+# ops: " (LOOKUP x1 ...)" for the last cost, when it was traced
+ops() { [[ ! -s "$TMP/.ops" ]] || echo " ($(cat "$TMP/.ops"))"; }
+# least_cost CMD...: cost of CMD, measured again (up to three times in all) while
+# it is not 0. Now and then the kernel refetches one thing on its own: on a
+# loaded machine, about one run in twelve saw a cached symlink read again
+# (READLINK, then the GETATTR its atime update asks for). A daemon that lets
+# the kernel cache too little sends requests on every attempt.
+least_cost() {
+	local n k
+	for k in 1 2 3; do
+		n=$(cost "$@")
+		((n != 0)) || break
+		note "$*: $n requests$(ops) in attempt $k of 3"
+	done
+	echo "$n"
 }
 a=$(requests)
 b=$(requests)
@@ -85,9 +105,11 @@ for snap in "$NAME@v1" "$NAME@$ID1" "$NAME@${ID1:0:10}"; do
 	stat_and_ls "$S/sub"
 	n=$(cost ten_times stat_and_ls "$S")
 	probes=10   # one security.selinux probe per run of ls -l
-	note "$snap: 10 x (stat; ls -l) of $(ls -A "$S" | wc -l) entries: $n requests (the security.selinux probes of ls -l: $probes)"
-	# (plus at most one other request per round: the kernel drops a cached
-	# ACL now and then)
+	note "$snap: 10 x (stat; ls -l) of $(ls -A "$S" | wc -l) entries: $n requests$(ops) (the security.selinux probes of ls -l: $probes)"
+	# (plus at most one other request per round. Seen: one GETATTR and two
+	# GETXATTR of ACLs in all. The kernel marks a directory's atime stale after
+	# a readdir that reached the daemon; the next stat refetches the
+	# attributes and, with them, forgets the cached ACLs.)
 	if ((n > probes + 10)); then
 		problems+=("$snap: 10 repeated 'stat; ls -l' of an unchanged snapshot sent $n requests to the daemon (want at most its $probes security.selinux probes)")
 	fi
@@ -126,25 +148,25 @@ PY
 		fi
 	fi
 	stat_and_ls_noxattr "$S"
-	n=$(cost ten_times stat_and_ls_noxattr "$S")
-	((n == 0)) || problems+=("$snap: 10 x (stat; lstat+readdir+readlink of every entry) sent $n requests (want 0)")
+	n=$(least_cost ten_times stat_and_ls_noxattr "$S")
+	((n == 0)) || problems+=("$snap: 10 x (stat; lstat+readdir+readlink of every entry) sent $n requests$(ops) (want 0)")
 	stat "$S/sub/deeper/d.txt" >/dev/null   # warm: the first stat looks the file up
-	n=$(cost ten_times stat "$S/sub/deeper/d.txt")
-	((n == 0)) || problems+=("$snap: 10 stat of a file deep in the snapshot sent $n requests (want 0)")
+	n=$(least_cost ten_times stat "$S/sub/deeper/d.txt")
+	((n == 0)) || problems+=("$snap: 10 stat of a file deep in the snapshot sent $n requests$(ops) (want 0)")
 	stat_and_ls "$S/sub"
-	n=$(cost ten_times ls "$S/sub")
-	((n == 0)) || problems+=("$snap: 10 plain 'ls' of a snapshot subdirectory sent $n requests (want 0)")
+	n=$(least_cost ten_times ls "$S/sub")
+	((n == 0)) || problems+=("$snap: 10 plain 'ls' of a snapshot subdirectory sent $n requests$(ops) (want 0)")
 done
 
 # The same an idle while later: the entries of an unchanged snapshot (and of the
 # fixed directories above it) may stay cached far longer than a second.
 S=$MNT/datasets/$NAME@$ID1
 stat_and_ls "$S"
-sleep 2.5
-n=$(cost stat "$S")
-((n == 0)) || problems+=("stat of an unchanged snapshot 2.5 s after the last access sent $n requests (want 0; are the entries of 'datasets' or of the snapshot root given a short timeout?)")
-n=$(cost stat "$S/sub/deeper/d.txt")
-((n == 0)) || problems+=("stat of a file in an unchanged snapshot 2.5 s later sent $n requests (want 0)")
+idle_stat() { sleep 2.5; stat "$@"; }
+n=$(least_cost idle_stat "$S")
+((n == 0)) || problems+=("stat of an unchanged snapshot 2.5 s after the last access sent $n requests$(ops) (want 0; are the entries of 'datasets' or of the snapshot root given a short timeout?)")
+n=$(least_cost idle_stat "$S/sub/deeper/d.txt")
+((n == 0)) || problems+=("stat of a file in an unchanged snapshot 2.5 s after the last access sent $n requests$(ops) (want 0)")
 
 # A second read of a snapshot file comes from the page cache: no read request (open
 # and release still reach the daemon, and a getattr for the atime).
