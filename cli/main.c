@@ -165,6 +165,8 @@ static void print_overview(FILE *f)
 	      "back).  A :PATH after a REV names a path.\n\n"
 	      "The store is --store DIR, else $VARVE_STORE, else the nearest "
 	      ".varve/ upward.\n"
+	      "A command waits up to $VARVE_LOCK_WAIT seconds (default 30) "
+	      "for another that\nholds the store.\n"
 	      "See 'varve help COMMAND' or 'varve COMMAND --help'.\n", f);
 }
 

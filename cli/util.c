@@ -104,17 +104,54 @@ char *cli_store_dir(struct cmd_ctx *ctx)
 	return dir;
 }
 
+static void say_waiting(void *arg, const char *dir, const char *who,
+			int timeout_ms)
+{
+	struct cmd_ctx *ctx = arg;
+
+	if (!ctx->quiet)
+		fprintf(ctx->err, "varve: waiting for store '%s', in use by "
+			"%s (up to %d s; VARVE_LOCK_WAIT sets how long)\n",
+			dir, who, timeout_ms / 1000);
+}
+
+/* How long to wait for the store: $VARVE_LOCK_WAIT seconds, else 30. */
+static int lock_wait(struct cmd_ctx *ctx, struct vs_store_wait *w,
+		     struct vs_error *e)
+{
+	const char *v = cli_getenv(ctx, "VARVE_LOCK_WAIT");
+	char *end;
+	long secs;
+
+	w->timeout_ms = VS_STORE_WAIT_MS;
+	w->waiting = say_waiting;
+	w->arg = ctx;
+	if (!v)
+		return 0;
+	errno = 0;
+	secs = strtol(v, &end, 10);
+	if (!*v || *end || errno || secs < 0 || secs > 86400)
+		return vs_error_set(e, VS_E_INVAL, "VARVE_LOCK_WAIT='%s' is "
+				    "not a number of seconds (0 to 86400)",
+				    v);
+	w->timeout_ms = (int)secs * 1000;
+	return 0;
+}
+
 static struct vs_store *store_open(struct cmd_ctx *ctx, unsigned flags)
 {
 	struct vs_error e = { 0 };
+	struct vs_store_wait w;
 	char *dir = NULL;
 	int r;
 
 	if (ctx->store)
 		return ctx->store;
-	r = cli_store_locate(ctx, &dir, &e);
+	r = lock_wait(ctx, &w, &e);
 	if (r == 0)
-		r = vs_store_open_flags(dir, flags, &ctx->store, &e);
+		r = cli_store_locate(ctx, &dir, &e);
+	if (r == 0)
+		r = vs_store_open_wait(dir, flags, &w, &ctx->store, &e);
 	free(dir);
 	if (r < 0) {
 		cli_store_error(ctx, r, &e);

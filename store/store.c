@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +24,8 @@
 #define CONFIG_NAME "config"
 #define DB_NAME "db"
 #define LOCK_NAME "lock"
-/* How long a command waits for another process to release the store. */
-#define LOCK_WAIT_MS 30000
+/* After this long waiting for the lock, vs_store_wait.waiting is told. */
+#define LOCK_NOTICE_MS 1000
 
 void vs_config_defaults(struct vs_config *c)
 {
@@ -287,18 +288,95 @@ out:
 	return r;
 }
 
+/* Appends " (COMMAND ARGS...)" from /proc/PID/cmdline to out: the program's
+ * name without its directory, at most 80 printable bytes in all. */
+static void add_cmdline(struct vs_buf *out, long pid)
+{
+	char path[64], line[256];
+	size_t n, i, start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(line, 1, sizeof(line), f);
+	fclose(f);
+	while (n && line[n - 1] == '\0')
+		n--;
+	if (!n)
+		return;
+	for (i = 0; i < n && line[i]; i++)
+		if (line[i] == '/')
+			start = i + 1;
+	vs_buf_addstr(out, " (");
+	for (i = start; i < n && i < start + 80; i++)
+		vs_buf_addch(out, !line[i] ? ' ' :
+				  line[i] >= 0x20 && line[i] < 0x7f ? line[i] :
+				  '?');
+	vs_buf_addstr(out, i < n ? "...)" : ")");
+}
+
+/*
+ * Names the processes that hold a lock on the file of fd, as
+ * /proc/locks lists them: "pid 12 (varve verify)", "pids 12, 13".
+ * "another process" where none can be named.
+ */
+static void lock_holders(int fd, struct vs_buf *out)
+{
+	unsigned maj, min;
+	unsigned long ino;
+	char line[256];
+	struct stat st;
+	long pid, pids[4];
+	size_t n = 0, k;
+	FILE *f;
+
+	if (fstat(fd, &st) < 0 || !(f = fopen("/proc/locks", "re"))) {
+		vs_buf_addstr(out, "another process");
+		return;
+	}
+	while (n < 4 && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  READ 1234 00:2e:5678 0 EOF"; the lines
+		 * of waiters have "->" after the number. */
+		if (strstr(line, "->") ||
+		    sscanf(line, "%*d: %*s %*s %*s %ld %x:%x:%lu", &pid, &maj,
+			   &min, &ino) != 4)
+			continue;
+		if (maj != major(st.st_dev) || min != minor(st.st_dev) ||
+		    ino != (unsigned long)st.st_ino || pid <= 0)
+			continue;
+		for (k = 0; k < n && pids[k] != pid; k++)
+			;
+		if (k == n)
+			pids[n++] = pid;
+	}
+	fclose(f);
+	if (!n) {
+		vs_buf_addstr(out, "another process");
+		return;
+	}
+	vs_buf_addf(out, "pid%s %ld", n > 1 ? "s" : "", pids[0]);
+	if (n == 1)
+		add_cmdline(out, pids[0]);
+	for (k = 1; k < n; k++)
+		vs_buf_addf(out, ", %ld", pids[k]);
+}
+
 /*
  * Takes the store's lock file: RocksDB admits one writer, and no reader
- * while it writes; a process that must wait does so here for a while
+ * while it writes; a process that must wait does so here, as w says,
  * instead of failing at once on RocksDB's LOCK.  Readers share the lock.
  * A reader opens the lock file read-only where it may not write it (a store
  * on read-only media, or another user's).
  */
-static int store_lock(const char *abs, bool shared, int *fd_out,
+static int store_lock(const char *abs, bool shared,
+		      const struct vs_store_wait *w, int *fd_out,
 		      struct vs_error *err)
 {
 	char *path = path_join(abs, LOCK_NAME);
-	int fd, waited = 0;
+	struct vs_buf who = VS_BUF_INIT;
+	int fd, waited = 0, r;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 && shared && (errno == EROFS || errno == EACCES))
@@ -314,15 +392,33 @@ static int store_lock(const char *abs, bool shared, int *fd_out,
 	while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS) {
+		if (errno != EWOULDBLOCK) {
+			r = vs_error_set(err, -errno, "cannot lock '%s' (%s)",
+					 abs, strerror(errno));
 			close(fd);
-			return vs_error_set(err, -EBUSY,
-					    "store '%s' is in use by another "
-					    "process", abs);
+			return r;
+		}
+		if (waited >= LOCK_NOTICE_MS && waited < w->timeout_ms &&
+		    w->waiting && !who.len) {
+			lock_holders(fd, &who);
+			w->waiting(w->arg, abs, who.data, w->timeout_ms);
+		}
+		if (waited >= w->timeout_ms) {
+			vs_buf_reset(&who);
+			lock_holders(fd, &who);
+			if (w->timeout_ms)
+				vs_buf_addf(&who, "; gave up after %g s",
+					    w->timeout_ms / 1000.0);
+			r = vs_error_set(err, -EBUSY, "store '%s' is in use by "
+					 "%s", abs, who.data);
+			vs_buf_release(&who);
+			close(fd);
+			return r;
 		}
 		nanosleep(&ts, NULL);
 		waited += 50;
 	}
+	vs_buf_release(&who);
 	*fd_out = fd;
 	return 0;
 }
@@ -335,6 +431,16 @@ int vs_store_open(const char *dir, struct vs_store **out,
 
 int vs_store_open_flags(const char *dir, unsigned flags,
 			struct vs_store **out, struct vs_error *err)
+{
+	static const struct vs_store_wait wait = { VS_STORE_WAIT_MS, NULL,
+						   NULL };
+
+	return vs_store_open_wait(dir, flags, &wait, out, err);
+}
+
+int vs_store_open_wait(const char *dir, unsigned flags,
+		       const struct vs_store_wait *w, struct vs_store **out,
+		       struct vs_error *err)
 {
 	struct vs_buf text = VS_BUF_INIT;
 	struct vs_store *s;
@@ -366,7 +472,8 @@ int vs_store_open_flags(const char *dir, unsigned flags,
 	r = config_parse(text.data, &s->config, config, err);
 	if (r < 0)
 		goto fail;
-	r = store_lock(s->path, flags & VS_STORE_READ_ONLY, &s->lock_fd, err);
+	r = store_lock(s->path, flags & VS_STORE_READ_ONLY, w, &s->lock_fd,
+		       err);
 	if (r < 0)
 		goto fail;
 	db = path_join(s->path, DB_NAME);

@@ -114,6 +114,31 @@ enum vs_store_flags {
 /* vs_store_open with enum vs_store_flags. */
 int vs_store_open_flags(const char *dir, unsigned flags,
 			struct vs_store **out, struct vs_error *err);
+
+/*
+ * How long opening waits for other processes (a writer for readers, a
+ * reader for a writer), and whom it tells that it waits.
+ */
+struct vs_store_wait {
+	int timeout_ms;			/* 0: fail at once */
+	/*
+	 * Called once after a second of waiting, unless timeout_ms ends the
+	 * wait first; who names the holders: "pid 123 (varve verify)".  May
+	 * be NULL.
+	 */
+	void (*waiting)(void *arg, const char *dir, const char *who,
+			int timeout_ms);
+	void *arg;
+};
+#define VS_STORE_WAIT_MS 30000	/* what vs_store_open_flags waits */
+
+/*
+ * vs_store_open_flags, waiting as w says.  When the wait ends, -EBUSY
+ * with a message that names the holders.
+ */
+int vs_store_open_wait(const char *dir, unsigned flags,
+		       const struct vs_store_wait *w, struct vs_store **out,
+		       struct vs_error *err);
 void vs_store_close(struct vs_store *s);
 
 /*

@@ -50,7 +50,7 @@ assert_eq "$before" "$(files_state)" "the store's files after every reading comm
 # 2. A reader does not wait for another one. A `cat` into a full pipe holds the
 # store open; `log` and `verify` run and finish while it does.
 mkfifo pipe
-varve cat datasets/r:big.bin >pipe 2>"$TMP/cat.err" &
+"$VARVE" cat datasets/r:big.bin >pipe 2>"$TMP/cat.err" &   # $! is varve itself
 cat_pid=$!
 CLEANUP_PIDS+=("$cat_pid")
 exec 3<pipe
@@ -67,10 +67,30 @@ wait_for_holder || fail "the blocked cat never held the store"
 expect_exit 0 varve log datasets/r
 expect_exit 0 varve verify
 kill -0 "$cat_pid" 2>/dev/null || fail "the cat ended before the other readers: they did not run beside it"
+# A writer waits for the readers. After a second it says for whom; after
+# VARVE_LOCK_WAIT seconds it gives up, naming them again, and changes nothing.
+export VARVE_LOCK_WAIT=2
+start=$SECONDS
+expect_exit 1 varve tag datasets/r waited
+((SECONDS - start >= 2)) || fail "the writer gave up before VARVE_LOCK_WAIT=2 seconds"
+assert_match "^varve: waiting for store '$STORE', in use by pid $cat_pid \\(.*varve cat datasets/r:big.bin\\) \\(up to 2 s" \
+	"$(head -n 1 "$ERR")" "the notice of a waiting writer"
+assert_match "^varve: error: store '$STORE' is in use by pid $cat_pid \\(.*varve cat datasets/r:big.bin\\); gave up after 2 s\$" \
+	"$(tail -n 1 "$ERR")" "the error of a writer that gave up"
+VARVE_LOCK_WAIT=0
+expect_exit 1 varve tag datasets/r waited
+expect_error_format
+expect_err_contains "is in use by pid $cat_pid"
+VARVE_LOCK_WAIT=soon
+expect_exit 1 varve tag datasets/r waited
+expect_error_format
+expect_err_contains "VARVE_LOCK_WAIT='soon' is not a number of seconds"
+unset VARVE_LOCK_WAIT
 cat <&3 >cat.out
 exec 3<&-
 wait "$cat_pid" || fail "cat failed: $(cat "$TMP/cat.err")"
 assert_files_equal src/big.bin cat.out "cat that shared the store"
+expect_exit 1 varve show datasets/r@waited
 
 # 3. A store on read-only media: every reading command works; a write fails with
 # "varve: error:" and changes nothing.

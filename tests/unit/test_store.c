@@ -366,6 +366,68 @@ static void test_read_only_shared(void **state)
 	check_chunk(e->s, &id, data, sizeof(data));
 }
 
+struct waits {
+	int calls;
+	char who[256];
+};
+
+static void on_waiting(void *arg, const char *dir, const char *who,
+		       int timeout_ms)
+{
+	struct waits *w = arg;
+
+	(void)dir;
+	assert_int_equal(timeout_ms, 1500);
+	w->calls++;
+	snprintf(w->who, sizeof(w->who), "%s", who);
+}
+
+/* A writer waits for a reader as long as it is told, names the holder, and
+ * gets the store once the reader is gone. */
+static void test_lock_wait(void **state)
+{
+	struct tu_env *e = *state;
+	struct vs_store *r = NULL, *w = NULL;
+	struct vs_error err = { 0 };
+	struct waits seen = { 0 };
+	struct vs_store_wait now = { 0, on_waiting, &seen };
+	struct vs_store_wait brief = { 1500, on_waiting, &seen };
+	char pid[32];
+	struct timespec t0, t1;
+	double secs;
+
+	vs_store_close(e->s);
+	e->s = NULL;
+	snprintf(pid, sizeof(pid), "pid %ld (", (long)getpid());
+	assert_int_equal(vs_store_open_flags(e->store_path, VS_STORE_READ_ONLY,
+					     &r, &err), 0);
+
+	assert_int_equal(vs_store_open_wait(e->store_path, 0, &now, &w, &err),
+			 -EBUSY);
+	assert_null(w);
+	assert_non_null(strstr(err.msg, "is in use by "));
+	assert_non_null(strstr(err.msg, pid));
+	assert_null(strstr(err.msg, "gave up"));
+	assert_int_equal(seen.calls, 0);
+
+	memset(&err, 0, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vs_store_open_wait(e->store_path, 0, &brief, &w,
+					    &err), -EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(secs >= 1.5);
+	assert_int_equal(seen.calls, 1);
+	assert_non_null(strstr(seen.who, pid));
+	assert_non_null(strstr(err.msg, "; gave up after 1.5 s"));
+
+	vs_store_close(r);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vs_store_open_wait(e->store_path, 0, &now, &e->s,
+					    &err), 0);
+	assert_int_equal(seen.calls, 1);
+}
+
 static void test_chunk_roundtrip(void **state)
 {
 	struct tu_env *e = *state;
@@ -1016,6 +1078,8 @@ int main(void)
 						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_read_only_shared,
 						setup_env, teardown_env),
+		cmocka_unit_test_setup_teardown(test_lock_wait, setup_env,
+						teardown_env),
 		cmocka_unit_test_setup_teardown(test_chunk_corrupt, setup_env,
 						teardown_env),
 		cmocka_unit_test_setup_teardown(test_object_roundtrip,
