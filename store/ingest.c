@@ -1423,22 +1423,19 @@ out:
 	return rc;
 }
 
-int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
-		 struct vs_put_stats *st, struct vs_error *err)
+int vs_cut_fd(const struct vs_chunker_params *cp, int fd,
+	      const struct vs_cut_fns *fns, void *arg, uint64_t *size,
+	      struct vs_error *err)
 {
-	const struct vs_chunker_params *cp = &s->config.chunking;
 	size_t wcap = (size_t)cp->max + 4 * READ_BLOCK, have = 0, pos = 0;
-	struct vs_zctx *z = vs_zctx_new(s->config.zstd_level);
 	uint64_t total = 0;
-	struct vs_file f;
 	bool eof = false;
 	uint8_t *win;
 	int r = 0;
 
 	win = malloc(wcap);
-	if (!win || !z)
+	if (!win)
 		abort();
-	vs_file_init(&f);
 	while (r == 0) {
 		if (!eof && have - pos < cp->max) {
 			memmove(win, win + pos, have - pos);
@@ -1466,24 +1463,65 @@ int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
 		if (r < 0 || pos == have)
 			break;
 		if (eof && total <= VS_FILE_INLINE_MAX) {
-			vs_file_set_inline(&f, win, have);
+			r = fns->small(arg, win, have);
 			break;
 		}
 		while (r == 0 && pos < have && (eof || have - pos >= cp->max)) {
 			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
-			struct vs_id cid;
 
-			vs_hash(win + pos, cut, &cid);
-			r = vs_chunk_put(s, z, &cid, win + pos, cut, st, err);
-			vs_file_add_chunk(&f, &cid, cut);
+			r = fns->chunk(arg, win + pos, cut);
 			pos += cut;
 		}
 	}
-	if (r == 0)
-		r = vs_store_write_file(s, &f, id, err);
 	*size = total;
-	vs_file_release(&f);
-	vs_zctx_free(z);
 	free(win);
+	return r;
+}
+
+struct ingest_fd {
+	struct vs_store *s;
+	struct vs_zctx *z;
+	struct vs_file f;
+	struct vs_put_stats *st;
+	struct vs_error *err;
+};
+
+static int ingest_fd_chunk(void *arg, const uint8_t *data, size_t len)
+{
+	struct ingest_fd *in = arg;
+	struct vs_id id;
+	int r;
+
+	vs_hash(data, len, &id);
+	r = vs_chunk_put(in->s, in->z, &id, data, len, in->st, in->err);
+	vs_file_add_chunk(&in->f, &id, len);
+	return r;
+}
+
+static int ingest_fd_small(void *arg, const uint8_t *data, size_t len)
+{
+	struct ingest_fd *in = arg;
+
+	vs_file_set_inline(&in->f, data, len);
+	return 0;
+}
+
+int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
+		 struct vs_put_stats *st, struct vs_error *err)
+{
+	static const struct vs_cut_fns fns = { ingest_fd_chunk,
+					       ingest_fd_small };
+	struct ingest_fd in = { s, vs_zctx_new(s->config.zstd_level),
+				.st = st, .err = err };
+	int r;
+
+	if (!in.z)
+		abort();
+	vs_file_init(&in.f);
+	r = vs_cut_fd(&s->config.chunking, fd, &fns, &in, size, err);
+	if (r == 0)
+		r = vs_store_write_file(s, &in.f, id, err);
+	vs_file_release(&in.f);
+	vs_zctx_free(in.z);
 	return r;
 }

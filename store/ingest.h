@@ -108,4 +108,22 @@ void vs_scan_free(struct vs_scan *scan);
 int vs_ingest_fd(struct vs_store *s, int fd, struct vs_id *id, uint64_t *size,
 		 struct vs_put_stats *st, struct vs_error *err);
 
+/* What vs_cut_fd does with the pieces; a nonzero return stops the cut and
+ * is returned. */
+struct vs_cut_fns {
+	int (*chunk)(void *arg, const uint8_t *data, size_t len);
+	/* the whole file, when it is small enough to be stored inline */
+	int (*small)(void *arg, const uint8_t *data, size_t len);
+};
+
+/*
+ * Reads the file of fd from offset 0 to its end and cuts it as a commit
+ * does: one call of fns->small, or fns->chunk for each chunk in order (none
+ * for an empty file).  *size receives the bytes read.  Returns 0, -errno
+ * from read, or what a call returned.
+ */
+int vs_cut_fd(const struct vs_chunker_params *cp, int fd,
+	      const struct vs_cut_fns *fns, void *arg, uint64_t *size,
+	      struct vs_error *err);
+
 #endif

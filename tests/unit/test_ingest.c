@@ -840,6 +840,98 @@ static void test_ingest_fd(void **state)
 	vs_buf_release(&got);
 }
 
+struct cuts {
+	struct vs_buf joined;
+	size_t chunks, smalls, stop_after;
+	const struct vs_chunker_params *cp;
+};
+
+static int on_chunk(void *arg, const uint8_t *data, size_t len)
+{
+	struct cuts *c = arg;
+
+	assert_true(len >= 1);
+	assert_true(len <= c->cp->max);
+	assert_int_equal(vs_chunker_next(c->cp, data, len), len);
+	vs_buf_add(&c->joined, data, len);
+	return ++c->chunks == c->stop_after ? 42 : 0;
+}
+
+static int on_small(void *arg, const uint8_t *data, size_t len)
+{
+	struct cuts *c = arg;
+
+	vs_buf_add(&c->joined, data, len);
+	c->smalls++;
+	return 0;
+}
+
+static int cut_file(struct fx *fx, const char *path, struct cuts *c,
+		    uint64_t *size)
+{
+	static const struct vs_cut_fns fns = { on_chunk, on_small };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	assert_true(fd >= 0);
+	c->cp = &fx->e->s->config.chunking;
+	r = vs_cut_fd(c->cp, fd, &fns, c, size, NULL);
+	close(fd);
+	return r;
+}
+
+/* vs_cut_fd cuts as a commit does, in order, and stops when told. */
+static void test_cut_fd(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_buf want = VS_BUF_INIT;
+	struct vs_file f;
+	struct vs_id id;
+	struct cuts c = { VS_BUF_INIT, 0, 0, 0, NULL };
+	struct vs_put_stats st = { 0 };
+	uint64_t size;
+	char p[PATH_MAX];
+
+	vs_buf_grow(&want, TU_BIG_SIZE);
+	tu_fill_random(want.data, TU_BIG_SIZE, 5);
+	want.len = TU_BIG_SIZE;
+	tu_write(tu_join(p, fx->src, "big.bin"), want.data, want.len, 0644);
+	assert_int_equal(cut_file(fx, p, &c, &size), 0);
+	assert_int_equal(size, TU_BIG_SIZE);
+	assert_int_equal(c.smalls, 0);
+	assert_int_equal(c.joined.len, want.len);
+	assert_memory_equal(c.joined.data, want.data, want.len);
+	/* the chunks a commit stores for it */
+	ingest_fd(fx, p, &id, &size, &st);
+	assert_int_equal(vs_store_read_file(fx->e->s, &id, &f, NULL), 0);
+	assert_int_equal(f.nchunks, c.chunks);
+	assert_true(c.chunks > 2);
+	vs_file_release(&f);
+
+	vs_buf_reset(&c.joined);
+	c.chunks = 0;
+	c.stop_after = 2;
+	assert_int_equal(cut_file(fx, p, &c, &size), 42);
+	assert_int_equal(c.chunks, 2);
+
+	vs_buf_reset(&c.joined);
+	c.chunks = 0;
+	c.stop_after = 0;
+	tu_write_str(p, "small\n");
+	assert_int_equal(cut_file(fx, p, &c, &size), 0);
+	assert_int_equal(size, 6);
+	assert_int_equal(c.chunks, 0);
+	assert_int_equal(c.smalls, 1);
+	assert_memory_equal(c.joined.data, "small\n", 6);
+
+	tu_write_str(p, "");
+	c.smalls = 0;
+	assert_int_equal(cut_file(fx, p, &c, &size), 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(c.chunks + c.smalls, 0);
+	vs_buf_release(&c.joined);
+	vs_buf_release(&want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -871,6 +963,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_fd, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_cut_fd, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
