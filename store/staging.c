@@ -641,11 +641,56 @@ int vs_staging_reset(struct vs_store *s, const struct vs_head *h,
 	return r;
 }
 
+struct cmp_base {
+	const struct vs_file *f;
+	size_t k;			/* chunks of f matched so far */
+};
+
+static int cmp_chunk(void *arg, const uint8_t *data, size_t len)
+{
+	struct cmp_base *c = arg;
+	struct vs_id id;
+
+	if (c->k == c->f->nchunks || c->f->chunks[c->k].len != len)
+		return 1;
+	vs_hash(data, len, &id);
+	return vs_id_equal(&id, &c->f->chunks[c->k++].id) ? 0 : 1;
+}
+
+static int cmp_small(void *arg, const uint8_t *data, size_t len)
+{
+	const struct vs_file *f = ((struct cmp_base *)arg)->f;
+
+	return f->inline_data && f->size == len &&
+	       memcmp(f->inline_data, data, len) == 0 ? 0 : 1;
+}
+
 /*
- * Whether a staged file or symlink is what the base holds at its path, as
- * far as that shows without reading file contents back: a file renamed away
- * and back, or chmod'ed back (the same object, the same exec bit), a symlink
- * re-created with its target, an empty file truncated to empty.
+ * Whether the file of fd holds the bytes of the file object id: cut as a
+ * commit would cut it, chunk by chunk, stopping at the first chunk that
+ * differs from the object's.
+ */
+static bool same_bytes(struct vs_store *s, int fd, const struct vs_id *id)
+{
+	static const struct vs_cut_fns fns = { cmp_chunk, cmp_small };
+	struct vs_file f;
+	struct cmp_base c = { &f, 0 };
+	uint64_t size;
+	bool same;
+
+	if (vs_store_read_file(s, id, &f, NULL) < 0)
+		return false;
+	same = vs_cut_fd(&s->config.chunking, fd, &fns, &c, &size, NULL) == 0 &&
+	       size == f.size && c.k == f.nchunks;
+	vs_file_release(&f);
+	return same;
+}
+
+/*
+ * Whether a staged file or symlink is what the base holds at its path: a
+ * file renamed away and back, or chmod'ed back (the same object, the same
+ * exec bit), a symlink re-created with its target, a file written with the
+ * bytes it had (read back and compared when the size is the base's).
  */
 static bool same_as_base(struct vs_store *s, const struct vs_stage_entry *e,
 			 const struct vs_node *n)
@@ -661,13 +706,13 @@ static bool same_as_base(struct vs_store *s, const struct vs_stage_entry *e,
 		return (n->type == (exec ? VS_ENTRY_EXEC : VS_ENTRY_FILE)) &&
 		       vs_id_equal(&e->id, &n->id) && e->size == n->size;
 	case VS_STAGE_DATA:
-		if (n->type != (exec ? VS_ENTRY_EXEC : VS_ENTRY_FILE) ||
-		    n->size != 0)
+		if (n->type != (exec ? VS_ENTRY_EXEC : VS_ENTRY_FILE))
 			return false;
 		fd = vs_staging_open_datafile(s, e->datafile, O_RDONLY);
 		if (fd < 0)
 			return false;
-		same = fstat(fd, &st) == 0 && st.st_size == 0;
+		same = fstat(fd, &st) == 0 && (uint64_t)st.st_size == n->size &&
+		       (n->size == 0 || same_bytes(s, fd, &n->id));
 		close(fd);
 		return same;
 	case VS_STAGE_SYMLINK:
