@@ -90,6 +90,13 @@ int cli_usage(struct cmd_ctx *ctx, const char *fmt, ...)
 /* Full help of a command to f. */
 void cli_print_help(FILE *f, const struct cli_command *cmd);
 
+/*
+ * How long the command waits for the store ($VARVE_LOCK_WAIT seconds, else
+ * 30), with a notice to ctx->err after a second.  VS_E_INVAL for a value
+ * that is not a number of seconds.
+ */
+int cli_lock_wait(struct cmd_ctx *ctx, struct vs_store_wait *w,
+		  struct vs_error *e);
 /* Opens the store for the command (once); NULL after printing an error. */
 struct vs_store *cli_store(struct cmd_ctx *ctx);
 /*

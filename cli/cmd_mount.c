@@ -144,14 +144,20 @@ static void daemon_ready(void *arg)
 	}
 }
 
-/* Runs the mount in this process until unmounted; returns an exit code. */
+/*
+ * Runs the mount in this process until unmounted; returns an exit code.  The
+ * store is opened as w says; then, if tell is not NULL, it is closed (the
+ * notices of the wait went there).
+ */
 static int serve(const char *store_dir, struct fs_opts *fo, int ready_fd,
-		 struct vs_error *e)
+		 const struct vs_store_wait *w, FILE *tell, struct vs_error *e)
 {
 	struct daemon_arg d = { .ready_fd = ready_fd, .mnt = fo->mountpoint };
 	int r;
 
-	r = vs_store_open_flags(store_dir, VS_STORE_DIRECT_READS, &d.s, e);
+	r = vs_store_open_wait(store_dir, VS_STORE_DIRECT_READS, w, &d.s, e);
+	if (tell)
+		fclose(tell);
 	if (r < 0)
 		return r;
 	fo->ready = daemon_ready;
@@ -207,6 +213,7 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	struct fs_opts fo = { .cache_size = DEFAULT_CACHE };
 	struct vs_error e = { 0 };
+	struct vs_store_wait wait;
 	struct cli_parsed cl;
 	const char *mnt = NULL;
 	char *store_dir = NULL, *abs = NULL, msg[1100];
@@ -276,8 +283,12 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	abs = realpath(mnt, NULL);
 	fo.mountpoint = abs;
 
+	if (cli_lock_wait(ctx, &wait, &e) < 0) {
+		cli_store_error(ctx, VS_E_INVAL, &e);
+		goto out;
+	}
 	if (foreground) {
-		r = serve(store_dir, &fo, -1, &e);
+		r = serve(store_dir, &fo, -1, &wait, NULL, &e);
 		r = r < 0 ? cli_store_error(ctx, r, &e) : CLI_OK;
 		goto out;
 	}
@@ -294,10 +305,17 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (pid == 0) {
 		struct vs_buf log = VS_BUF_INIT;
+		FILE *tell = NULL;
 		int fd, code;
 
 		close(pipefd[0]);
 		setsid();
+		/* While it waits for the store, the daemon tells the user. */
+		fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd >= 0 && !(tell = fdopen(fd, "w")))
+			close(fd);
+		if (tell)
+			ctx->err = tell;
 		vs_buf_addf(&log, "%s/mount.log", store_dir);
 		fd = open(log.data, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			  0600);
@@ -314,7 +332,8 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 		vs_buf_release(&log);
 		if (chdir("/") < 0)
 			_exit(1);
-		code = serve(store_dir, &fo, pipefd[1], &e) < 0;
+		code = serve(store_dir, &fo, pipefd[1], &wait, tell, &e) < 0;
+		ctx->err = stderr;
 		if (code) {
 			/* Tell the waiting parent why. */
 			if (write(pipefd[1], e.msg, strlen(e.msg)) < 0)

@@ -115,9 +115,8 @@ static void say_waiting(void *arg, const char *dir, const char *who,
 			dir, who, timeout_ms / 1000);
 }
 
-/* How long to wait for the store: $VARVE_LOCK_WAIT seconds, else 30. */
-static int lock_wait(struct cmd_ctx *ctx, struct vs_store_wait *w,
-		     struct vs_error *e)
+int cli_lock_wait(struct cmd_ctx *ctx, struct vs_store_wait *w,
+		  struct vs_error *e)
 {
 	const char *v = cli_getenv(ctx, "VARVE_LOCK_WAIT");
 	char *end;
@@ -147,7 +146,7 @@ static struct vs_store *store_open(struct cmd_ctx *ctx, unsigned flags)
 
 	if (ctx->store)
 		return ctx->store;
-	r = lock_wait(ctx, &w, &e);
+	r = cli_lock_wait(ctx, &w, &e);
 	if (r == 0)
 		r = cli_store_locate(ctx, &dir, &e);
 	if (r == 0)

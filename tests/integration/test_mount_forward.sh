@@ -5,7 +5,7 @@
 # and times normalised). Commits, tags and repositories made while mounted show up in
 # the mount within a second or two. A forwarded commit whose client is killed stops and
 # leaves no commit. `varve umount` of a busy mount fails clearly and leaves the mount
-# working.
+# working. A mount that must wait for the store says so.
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 source "$(dirname "$0")/lib.sh"
 source "$VARVE_SRC/tests/integration/mountlib.sh"
@@ -95,6 +95,25 @@ run_all() {
 
 # without a daemon first, then the same through the daemon
 run_all direct
+
+# A mount waits for a process that holds the store, says so on the terminal, and
+# gives up after VARVE_LOCK_WAIT seconds.
+python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_SH); time.sleep(60)' \
+	"$STORE/lock" &
+holder=$!
+CLEANUP_PIDS+=("$holder")
+wait_until 5 eval '! flock -n -x "$STORE/lock" true' || fail "flock never took the store's lock"
+mkdir mnt-wait
+export VARVE_LOCK_WAIT=2
+expect_exit 1 varve mount mnt-wait
+unset VARVE_LOCK_WAIT
+assert_match "^varve: waiting for store '$STORE', in use by pid $holder \\(python3 -c " "$(head -n 1 "$ERR")" \
+	"the notice of a mount that waits"
+assert_match "^varve: error: cannot mount at 'mnt-wait': store '$STORE' is in use by pid $holder \\(python3 -c .*; gave up after 2 s\$" \
+	"$(tail -n 1 "$ERR")" "the error of a mount that gave up"
+is_mounted mnt-wait && fail "mnt-wait is mounted"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
 
 MNT=$TMP/mnt
 mount_store "$MNT"
