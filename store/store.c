@@ -24,6 +24,7 @@
 #define CONFIG_NAME "config"
 #define DB_NAME "db"
 #define LOCK_NAME "lock"
+#define GATE_NAME "lock.gate"
 /* After this long waiting for the lock, vs_store_wait.waiting is told. */
 #define LOCK_NOTICE_MS 1000
 
@@ -364,61 +365,101 @@ static void lock_holders(int fd, struct vs_buf *out)
 }
 
 /*
+ * Opens STORE/name for flock, made if create.  A reader opens it read-only
+ * where it may not write it (a store on read-only media, or another
+ * user's).  An fd or -errno.
+ */
+static int lock_open(const char *abs, const char *name, bool shared,
+		     bool create)
+{
+	char *path = path_join(abs, name);
+	int fd;
+
+	fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0600);
+	if (fd < 0 && shared && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	free(path);
+	return fd;
+}
+
+/*
+ * Takes flock op on fd, polling while another process holds it, until
+ * *waited reaches w->timeout_ms; w->waiting is told once (who remembers
+ * that it was).  0 or -EBUSY with a message naming the holders.
+ */
+static int lock_wait(int fd, int op, const char *abs,
+		     const struct vs_store_wait *w, int *waited,
+		     struct vs_buf *who, struct vs_error *err)
+{
+	while (flock(fd, op | LOCK_NB) < 0) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (errno != EWOULDBLOCK)
+			return vs_error_set(err, -errno, "cannot lock '%s' "
+					    "(%s)", abs, strerror(errno));
+		if (*waited >= LOCK_NOTICE_MS && *waited < w->timeout_ms &&
+		    w->waiting && !who->len) {
+			lock_holders(fd, who);
+			w->waiting(w->arg, abs, who->data, w->timeout_ms);
+		}
+		if (*waited >= w->timeout_ms) {
+			vs_buf_reset(who);
+			lock_holders(fd, who);
+			if (w->timeout_ms)
+				vs_buf_addf(who, "; gave up after %g s",
+					    w->timeout_ms / 1000.0);
+			return vs_error_set(err, -EBUSY, "store '%s' is in use "
+					    "by %s", abs, who->data);
+		}
+		nanosleep(&ts, NULL);
+		*waited += 50;
+	}
+	return 0;
+}
+
+/*
  * Takes the store's lock file: RocksDB admits one writer, and no reader
  * while it writes; a process that must wait does so here, as w says,
  * instead of failing at once on RocksDB's LOCK.  Readers share the lock.
- * A reader opens the lock file read-only where it may not write it (a store
- * on read-only media, or another user's).
+ *
+ * A writer first takes the gate (exclusively) and holds it while it waits
+ * for the readers to leave; a reader passes the gate (shared) before it
+ * takes the lock.  So readers that come while a writer waits queue behind
+ * it, and a stream of overlapping readers cannot starve it.  Readers make
+ * the lock file but not the gate: they go without it until a writer has
+ * made it.
  */
 static int store_lock(const char *abs, bool shared,
 		      const struct vs_store_wait *w, int *fd_out,
 		      struct vs_error *err)
 {
-	char *path = path_join(abs, LOCK_NAME);
+	int op = shared ? LOCK_SH : LOCK_EX, waited = 0, gate, fd, r = 0;
 	struct vs_buf who = VS_BUF_INIT;
-	int fd, waited = 0, r;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && shared && (errno == EROFS || errno == EACCES))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	if (fd < 0 && errno == EROFS)
-		return vs_error_set(err, -EROFS, "store '%s' is on a read-only "
-				    "file system: only commands that read it "
-				    "work there", abs);
-	if (fd < 0)
-		return vs_error_set(err, -errno, "cannot open the lock of "
-				    "'%s' (%s)", abs, strerror(errno));
-	while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-		if (errno != EWOULDBLOCK) {
-			r = vs_error_set(err, -errno, "cannot lock '%s' (%s)",
-					 abs, strerror(errno));
-			close(fd);
-			return r;
-		}
-		if (waited >= LOCK_NOTICE_MS && waited < w->timeout_ms &&
-		    w->waiting && !who.len) {
-			lock_holders(fd, &who);
-			w->waiting(w->arg, abs, who.data, w->timeout_ms);
-		}
-		if (waited >= w->timeout_ms) {
-			vs_buf_reset(&who);
-			lock_holders(fd, &who);
-			if (w->timeout_ms)
-				vs_buf_addf(&who, "; gave up after %g s",
-					    w->timeout_ms / 1000.0);
-			r = vs_error_set(err, -EBUSY, "store '%s' is in use by "
-					 "%s", abs, who.data);
-			vs_buf_release(&who);
-			close(fd);
-			return r;
-		}
-		nanosleep(&ts, NULL);
-		waited += 50;
-	}
+	gate = lock_open(abs, GATE_NAME, shared, !shared);
+	fd = lock_open(abs, LOCK_NAME, shared, true);
+	if (fd == -EROFS || gate == -EROFS)
+		r = vs_error_set(err, -EROFS, "store '%s' is on a read-only "
+				 "file system: only commands that read it "
+				 "work there", abs);
+	else if (fd < 0 || (gate < 0 && !(shared && gate == -ENOENT)))
+		r = vs_error_set(err, fd < 0 ? fd : gate, "cannot open the "
+				 "lock of '%s' (%s)", abs,
+				 strerror(fd < 0 ? -fd : -gate));
+	if (r == 0 && gate >= 0)
+		r = lock_wait(gate, op, abs, w, &waited, &who, err);
+	if (r == 0)
+		r = lock_wait(fd, op, abs, w, &waited, &who, err);
+	if (gate >= 0)
+		close(gate);
 	vs_buf_release(&who);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
 	*fd_out = fd;
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -426,6 +428,61 @@ static void test_lock_wait(void **state)
 	assert_int_equal(vs_store_open_wait(e->store_path, 0, &now, &e->s,
 					    &err), 0);
 	assert_int_equal(seen.calls, 1);
+}
+
+struct writer {
+	const char *path;
+	struct vs_store *s;
+	atomic_int r;
+};
+
+static void *open_writer(void *arg)
+{
+	struct vs_store_wait wait = { 10000, NULL, NULL };
+	struct writer *w = arg;
+
+	w->r = vs_store_open_wait(w->path, 0, &wait, &w->s, NULL);
+	return NULL;
+}
+
+/* Readers that come while a writer waits for the store queue behind it. */
+static void test_writer_not_starved(void **state)
+{
+	struct tu_env *e = *state;
+	struct vs_store_wait now = { 0, NULL, NULL };
+	struct vs_store *r1 = NULL, *r2 = NULL;
+	struct writer w = { e->store_path, NULL, 1 };
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	pthread_t t;
+	int i, r = 0;
+
+	vs_store_close(e->s);
+	e->s = NULL;
+	assert_int_equal(vs_store_open_flags(e->store_path, VS_STORE_READ_ONLY,
+					     &r1, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, open_writer, &w), 0);
+	/* Once the writer waits, a new reader is turned away. */
+	for (i = 0; i < 300; i++) {
+		r = vs_store_open_wait(e->store_path, VS_STORE_READ_ONLY, &now,
+				       &r2, NULL);
+		if (r < 0)
+			break;
+		vs_store_close(r2);
+		r2 = NULL;
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(r, -EBUSY);
+	assert_int_equal(w.r, 1);	/* still waiting for r1 */
+	vs_store_close(r1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.r, 0);
+	assert_int_equal(vs_store_open_wait(e->store_path, VS_STORE_READ_ONLY,
+					    &now, &r2, NULL), -EBUSY);
+	vs_store_close(w.s);
+	assert_int_equal(vs_store_open_wait(e->store_path, VS_STORE_READ_ONLY,
+					    &now, &r2, NULL), 0);
+	vs_store_close(r2);
+	assert_int_equal(vs_store_open(e->store_path, &e->s, NULL), 0);
 }
 
 static void test_chunk_roundtrip(void **state)
@@ -1080,6 +1137,8 @@ int main(void)
 						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_lock_wait, setup_env,
 						teardown_env),
+		cmocka_unit_test_setup_teardown(test_writer_not_starved,
+						setup_env, teardown_env),
 		cmocka_unit_test_setup_teardown(test_chunk_corrupt, setup_env,
 						teardown_env),
 		cmocka_unit_test_setup_teardown(test_object_roundtrip,
