@@ -438,7 +438,7 @@ struct writer {
 
 static void *open_writer(void *arg)
 {
-	struct vs_store_wait wait = { 10000, NULL, NULL };
+	struct vs_store_wait wait = { 60000, NULL, NULL };
 	struct writer *w = arg;
 
 	w->r = vs_store_open_wait(w->path, 0, &wait, &w->s, NULL);
@@ -462,7 +462,7 @@ static void test_writer_not_starved(void **state)
 					     &r1, NULL), 0);
 	assert_int_equal(pthread_create(&t, NULL, open_writer, &w), 0);
 	/* Once the writer waits, a new reader is turned away. */
-	for (i = 0; i < 300; i++) {
+	for (i = 0; i < 1000; i++) {
 		r = vs_store_open_wait(e->store_path, VS_STORE_READ_ONLY, &now,
 				       &r2, NULL);
 		if (r < 0)
