@@ -382,16 +382,17 @@ void vs_tree_sort(struct vs_tree *t)
 		qsort(t->entries, t->count, sizeof(*t->entries), vs_entry_cmp);
 }
 
-const struct vs_tree_entry *vs_tree_find(const struct vs_tree *t,
-					 const char *name, size_t name_len)
+const struct vs_tree_entry *vs_tree_entries_find(
+	const struct vs_tree_entry *entries, size_t count, const char *name,
+	size_t name_len)
 {
-	size_t lo = 0, hi = t->count, mid;
+	size_t lo = 0, hi = count, mid;
 	const struct vs_tree_entry *e;
 	int r;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		e = &t->entries[mid];
+		e = &entries[mid];
 		r = vs_name_cmp(name, name_len, e->name, e->name_len);
 		if (!r)
 			return e;
@@ -401,6 +402,12 @@ const struct vs_tree_entry *vs_tree_find(const struct vs_tree *t,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+const struct vs_tree_entry *vs_tree_find(const struct vs_tree *t,
+					 const char *name, size_t name_len)
+{
+	return vs_tree_entries_find(t->entries, t->count, name, name_len);
 }
 
 void vs_tree_encode(const struct vs_tree *t, struct vs_buf *out)
@@ -422,51 +429,74 @@ void vs_tree_encode(const struct vs_tree *t, struct vs_buf *out)
 	}
 }
 
-static int vs_tree_decode_entry(struct vs_tree *t, struct vs_cursor *c)
+/*
+ * Reads the entry after prev (NULL for the first) into e, its name borrowed
+ * from the input (*name, e->name_len).  0 or VS_E_CORRUPT.
+ */
+static int vs_tree_next_entry(struct vs_cursor *c,
+			      const struct vs_tree_entry *prev,
+			      struct vs_tree_entry *e, const uint8_t **name)
 {
-	struct vs_tree_entry *e = &t->entries[t->count];
-	const uint8_t *name;
 	size_t name_len;
 
 	e->type = vs_cursor_u8(c);
-	name = vs_cursor_bytes(c, &name_len);
+	*name = vs_cursor_bytes(c, &name_len);
 	e->size = vs_cursor_varint(c);
 	if (!vs_cursor_id(c, &e->id) || !vs_entry_type_valid(e->type) ||
-	    !vs_name_valid((const char *)name, name_len))
+	    !vs_name_valid((const char *)*name, name_len))
 		return VS_E_CORRUPT;
-	if (t->count && vs_name_cmp(e[-1].name, e[-1].name_len,
-				    (const char *)name, name_len) >= 0)
+	if (prev && vs_name_cmp(prev->name, prev->name_len,
+				(const char *)*name, name_len) >= 0)
 		return VS_E_CORRUPT;
-	e->name = vs_xmemdupz(name, name_len);
 	e->name_len = name_len;
-	t->count++;
+	return 0;
+}
+
+/*
+ * Checks the header and the entry count of an encoded tree; *n gets the
+ * count, which the input is long enough to hold.  0, VS_E_CORRUPT or
+ * VS_E_VERSION.
+ */
+static int vs_tree_decode_head(struct vs_cursor *c, const void *data,
+			       size_t len, size_t *n)
+{
+	uint64_t count;
+	int r;
+
+	vs_cursor_init(c, data, len);
+	r = vs_obj_header(c, VS_OBJ_TREE);
+	if (r)
+		return r;
+	count = vs_cursor_varint(c);
+	if (!vs_cursor_ok(c) || count > vs_cursor_left(c) / VS_TREE_ENTRY_MIN)
+		return VS_E_CORRUPT;
+	*n = (size_t)count;
 	return 0;
 }
 
 int vs_tree_decode(struct vs_tree *t, const void *data, size_t len)
 {
 	struct vs_cursor c;
-	uint64_t n;
+	const uint8_t *name;
+	size_t n;
 	int r;
 
 	vs_tree_init(t);
-	vs_cursor_init(&c, data, len);
-	r = vs_obj_header(&c, VS_OBJ_TREE);
+	r = vs_tree_decode_head(&c, data, len, &n);
 	if (r)
 		goto out_release;
-	r = VS_E_CORRUPT;
-	n = vs_cursor_varint(&c);
-	if (!vs_cursor_ok(&c) || n > vs_cursor_left(&c) / VS_TREE_ENTRY_MIN)
-		goto out_release;
 	if (n) {
-		t->entries = vs_xreallocarray(NULL, (size_t)n,
-					      sizeof(*t->entries));
-		t->alloc = (size_t)n;
+		t->entries = vs_xreallocarray(NULL, n, sizeof(*t->entries));
+		t->alloc = n;
 	}
 	while (t->count < n) {
-		r = vs_tree_decode_entry(t, &c);
+		struct vs_tree_entry *e = &t->entries[t->count];
+
+		r = vs_tree_next_entry(&c, t->count ? e - 1 : NULL, e, &name);
 		if (r)
 			goto out_release;
+		e->name = vs_xmemdupz(name, e->name_len);
+		t->count++;
 	}
 	r = VS_E_CORRUPT;
 	if (!vs_cursor_ok(&c) || vs_cursor_left(&c))
@@ -475,6 +505,59 @@ int vs_tree_decode(struct vs_tree *t, const void *data, size_t len)
 out_release:
 	if (r)
 		vs_tree_release(t);
+	return r;
+}
+
+void vs_tree_view_init(struct vs_tree_view *v)
+{
+	v->count = 0;
+	v->entries = NULL;
+	v->bytes = 0;
+}
+
+void vs_tree_view_release(struct vs_tree_view *v)
+{
+	free(v->entries);
+	vs_tree_view_init(v);
+}
+
+int vs_tree_view_decode(struct vs_tree_view *v, const void *data, size_t len)
+{
+	struct vs_tree_entry *e;
+	struct vs_cursor c;
+	const uint8_t *name;
+	char *names;
+	size_t n;
+	int r;
+
+	vs_tree_view_init(v);
+	r = vs_tree_decode_head(&c, data, len, &n);
+	if (r)
+		return r;
+	/*
+	 * One block: the entries, then their names, each NUL-terminated.
+	 * Every name is preceded by at least one length byte in the input,
+	 * so the names with their NULs fit in len bytes.
+	 */
+	v->bytes = n * sizeof(*e) + len;
+	v->entries = vs_xmalloc(v->bytes ? v->bytes : 1);
+	names = (char *)(v->entries + n);
+	for (; v->count < n; v->count++) {
+		e = &v->entries[v->count];
+		r = vs_tree_next_entry(&c, v->count ? e - 1 : NULL, e, &name);
+		if (r)
+			goto out_release;
+		memcpy(names, name, e->name_len);
+		names[e->name_len] = '\0';
+		e->name = names;
+		names += e->name_len + 1;
+	}
+	r = VS_E_CORRUPT;
+	if (!vs_cursor_ok(&c) || vs_cursor_left(&c))
+		goto out_release;
+	return 0;
+out_release:
+	vs_tree_view_release(v);
 	return r;
 }
 

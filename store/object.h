@@ -117,9 +117,29 @@ void vs_tree_sort(struct vs_tree *t);
 /* Binary search; the entry (borrowed from t) or NULL. */
 const struct vs_tree_entry *vs_tree_find(const struct vs_tree *t,
 					 const char *name, size_t name_len);
+/* The same over any sorted array of entries. */
+const struct vs_tree_entry *vs_tree_entries_find(
+	const struct vs_tree_entry *entries, size_t count, const char *name,
+	size_t name_len);
 /* The tree must be sorted and its names valid (asserted). */
 void vs_tree_encode(const struct vs_tree *t, struct vs_buf *out);
 int vs_tree_decode(struct vs_tree *t, const void *data, size_t len);
+/*
+ * A decoded tree for readers that keep many of them (the mount's directory
+ * index): the entries and their names in one allocation of `bytes` bytes,
+ * read-only.  Decoding accepts exactly what vs_tree_decode accepts.
+ */
+struct vs_tree_view {
+	size_t count;
+	struct vs_tree_entry *entries;	/* owned; names point into it */
+	size_t bytes;			/* memory held */
+};
+
+void vs_tree_view_init(struct vs_tree_view *v);
+void vs_tree_view_release(struct vs_tree_view *v);
+/* 0, VS_E_CORRUPT or VS_E_VERSION.  v is initialised by the call. */
+int vs_tree_view_decode(struct vs_tree_view *v, const void *data, size_t len);
+
 /* True if name is a valid entry name (see note 4 of the tree format). */
 bool vs_name_valid(const char *name, size_t len);
 

@@ -809,6 +809,11 @@ static int decode_tree(void *dst, const void *data, size_t len)
 	return vs_tree_decode(dst, data, len);
 }
 
+static int decode_tree_view(void *dst, const void *data, size_t len)
+{
+	return vs_tree_view_decode(dst, data, len);
+}
+
 static int decode_commit(void *dst, const void *data, size_t len)
 {
 	return vs_commit_decode(dst, data, len);
@@ -826,6 +831,13 @@ int vs_store_read_tree(struct vs_store *s, const struct vs_id *id,
 {
 	vs_tree_init(t);
 	return read_typed(s, id, VS_OBJ_TREE, decode_tree, t, err);
+}
+
+int vs_store_read_tree_view(struct vs_store *s, const struct vs_id *id,
+			    struct vs_tree_view *v, struct vs_error *err)
+{
+	vs_tree_view_init(v);
+	return read_typed(s, id, VS_OBJ_TREE, decode_tree_view, v, err);
 }
 
 int vs_store_read_commit(struct vs_store *s, const struct vs_id *id,

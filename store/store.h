@@ -202,6 +202,9 @@ int vs_store_read_file(struct vs_store *s, const struct vs_id *id,
 		       struct vs_file *f, struct vs_error *err);
 int vs_store_read_tree(struct vs_store *s, const struct vs_id *id,
 		       struct vs_tree *t, struct vs_error *err);
+/* A tree as one block (object.h, struct vs_tree_view). */
+int vs_store_read_tree_view(struct vs_store *s, const struct vs_id *id,
+			    struct vs_tree_view *v, struct vs_error *err);
 int vs_store_read_commit(struct vs_store *s, const struct vs_id *id,
 			 struct vs_commit *c, struct vs_error *err);
 /* Typed writes: encode, put, return the id. */

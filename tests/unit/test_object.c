@@ -41,11 +41,47 @@ static int recode_file(const void *data, size_t len, struct vs_buf *out)
 	return 0;
 }
 
+/*
+ * The one-block decoder accepts what vs_tree_decode accepted (r) and gives
+ * the same entries, each found by vs_tree_entries_find.
+ */
+static void check_view(const struct vs_tree *t, int r, const void *data,
+		       size_t len)
+{
+	struct vs_tree_view v;
+	size_t i;
+
+	assert_int_equal(vs_tree_view_decode(&v, data, len), r);
+	if (r) {
+		assert_null(v.entries);
+		assert_int_equal(v.count, 0);
+		return;
+	}
+	assert_int_equal(v.count, t->count);
+	assert_true(v.bytes <= v.count * sizeof(*v.entries) + len);
+	for (i = 0; i < v.count; i++) {
+		const struct vs_tree_entry *a = &v.entries[i];
+
+		assert_int_equal(a->name_len, t->entries[i].name_len);
+		assert_memory_equal(a->name, t->entries[i].name,
+				    a->name_len + 1);
+		assert_int_equal(a->type, t->entries[i].type);
+		assert_true(a->size == t->entries[i].size);
+		assert_true(vs_id_equal(&a->id, &t->entries[i].id));
+		assert_ptr_equal(vs_tree_entries_find(v.entries, v.count,
+						      a->name, a->name_len),
+				 a);
+	}
+	vs_tree_view_release(&v);
+	assert_null(v.entries);
+}
+
 static int recode_tree(const void *data, size_t len, struct vs_buf *out)
 {
 	struct vs_tree t;
 	int r = vs_tree_decode(&t, data, len);
 
+	check_view(&t, r, data, len);
 	if (r) {
 		assert_null(t.entries);
 		assert_int_equal(t.count, 0);
@@ -539,6 +575,7 @@ static void test_tree_large(void **state)
 	vs_tree_sort(&t);
 	vs_tree_encode(&t, &enc);
 	assert_int_equal(vs_tree_decode(&u, enc.data, enc.len), 0);
+	check_view(&u, 0, enc.data, enc.len);
 	assert_int_equal(u.count, 1000);
 	for (i = 0; i < 1000; i++) {
 		n = snprintf(name, sizeof(name), "file-%04d.jpg", i);
@@ -583,6 +620,7 @@ static int decode_one_name(const char *name, size_t len)
 	raw_tree(&b, 1);
 	raw_entry(&b, VS_ENTRY_FILE, name, len);
 	r = vs_tree_decode(&t, b.data, b.len);
+	check_view(&t, r, b.data, b.len);
 	if (!r) {
 		assert_int_equal(t.count, 1);
 		assert_int_equal(t.entries[0].name_len, len);
@@ -594,11 +632,21 @@ static int decode_one_name(const char *name, size_t len)
 	return r;
 }
 
+/* Decodes b both ways (check_view); the result of vs_tree_decode. */
+static int decode_raw_tree(const struct vs_buf *b)
+{
+	struct vs_tree t;
+	int r = vs_tree_decode(&t, b->data, b->len);
+
+	check_view(&t, r, b->data, b->len);
+	vs_tree_release(&t);
+	return r;
+}
+
 static void test_tree_reject(void **state)
 {
 	struct vs_buf b = VS_BUF_INIT;
 	char name[VS_NAME_MAX + 1];
-	struct vs_tree t;
 	int type;
 
 	memset(name, 'x', sizeof(name));
@@ -617,58 +665,56 @@ static void test_tree_reject(void **state)
 	for (type = 0; type < 256; type++) {
 		raw_tree(&b, 1);
 		raw_entry(&b, type, "n", 1);
-		assert_int_equal(vs_tree_decode(&t, b.data, b.len),
+		assert_int_equal(decode_raw_tree(&b),
 				 type >= 1 && type <= 4 ? 0 : VS_E_CORRUPT);
-		vs_tree_release(&t);
 	}
 
 	/* Unsorted, duplicate, prefix order. */
 	raw_tree(&b, 2);
 	raw_entry(&b, 1, "b", 1);
 	raw_entry(&b, 1, "a", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 2);
 	raw_entry(&b, 1, "a", 1);
 	raw_entry(&b, 3, "a", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 2);
 	raw_entry(&b, 1, "ab", 2);
 	raw_entry(&b, 1, "a", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 2);
 	raw_entry(&b, 1, "\xff", 1);
 	raw_entry(&b, 1, "a", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 2);
 	raw_entry(&b, 1, "a", 1);
 	raw_entry(&b, 1, "ab", 2);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), 0);
-	vs_tree_release(&t);
+	assert_int_equal(decode_raw_tree(&b), 0);
 
 	/* Counts that do not match the entries. */
 	raw_tree(&b, 3);
 	raw_entry(&b, 1, "a", 1);
 	raw_entry(&b, 1, "b", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 1);
 	raw_entry(&b, 1, "a", 1);
 	raw_entry(&b, 1, "b", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, UINT64_MAX);
 	raw_entry(&b, 1, "a", 1);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	raw_tree(&b, 1ull << 40);
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 
 	/* Versions. */
 	raw_tree(&b, 0);
 	b.data[1] = VS_OBJ_VERSION + 1;
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_VERSION);
+	assert_int_equal(decode_raw_tree(&b), VS_E_VERSION);
 	b.data[1] = 0;
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	b.data[1] = VS_OBJ_VERSION;
 	b.data[0] = 'F';
-	assert_int_equal(vs_tree_decode(&t, b.data, b.len), VS_E_CORRUPT);
+	assert_int_equal(decode_raw_tree(&b), VS_E_CORRUPT);
 	vs_buf_release(&b);
 }
 
