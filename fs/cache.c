@@ -5,36 +5,29 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
+
 #include "banned.h"
 
-#define NBUCKETS 4096
 #define PREFETCH_THREADS 16
 #define PREFETCH_QUEUE 64
 #define SERVED_RING 256
 
 struct entry {
-	struct fs_chunk chunk;		/* first: fs_cache_put casts back */
-	struct vs_id id;
+	struct fs_lru_entry l;		/* first: the LRU's head */
+	struct fs_chunk chunk;
 	struct vs_buf buf;
-	int refs;			/* guarded by cache lock */
 	size_t served;			/* bytes replied, guarded by lock */
-	bool loading;			/* guarded by cache lock */
-	int error;			/* load failure, guarded by lock */
-	struct entry *hnext;		/* bucket chain */
-	struct entry *prev, *next;	/* LRU list, most recent first */
 };
 
 struct fs_cache {
 	struct vs_store *s;
-	size_t limit;
 	pthread_mutex_t lock;
-	pthread_cond_t loaded;
-	struct entry *buckets[NBUCKETS];	/* guarded by lock */
-	struct entry lru;			/* sentinel, guarded by lock */
-	size_t bytes;				/* guarded by lock */
+	struct fs_lru lru;			/* guarded by lock */
 	struct fs_cache_stats stats;		/* guarded by lock */
 
 	pthread_t threads[PREFETCH_THREADS];
@@ -81,47 +74,6 @@ static struct vs_zctx *thread_zctx(struct vs_store *s)
 	return z;
 }
 
-static size_t bucket_of(const struct vs_id *id)
-{
-	uint32_t h;
-
-	memcpy(&h, id->b, sizeof(h));
-	return h % NBUCKETS;
-}
-
-static struct entry *find(struct fs_cache *c, const struct vs_id *id)
-{
-	struct entry *e;
-
-	for (e = c->buckets[bucket_of(id)]; e; e = e->hnext)
-		if (vs_id_equal(&e->id, id))
-			return e;
-	return NULL;
-}
-
-static void lru_unlink(struct entry *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_push(struct fs_cache *c, struct entry *e)
-{
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
-}
-
-static void unhash(struct fs_cache *c, struct entry *e)
-{
-	struct entry **pp = &c->buckets[bucket_of(&e->id)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-}
-
 static bool was_served(const struct fs_cache *c, const struct vs_id *id)
 {
 	size_t n = c->nserved < SERVED_RING ? c->nserved : SERVED_RING, i;
@@ -147,93 +99,61 @@ static bool is_queued(const struct fs_cache *c, const struct vs_id *id,
 	return false;
 }
 
-static void entry_free(struct entry *e)
+static struct entry *entry_of(const struct fs_chunk *chunk)
 {
-	vs_buf_release(&e->buf);
-	free(e);
+	return (struct entry *)((char *)chunk - offsetof(struct entry, chunk));
 }
 
-/* Drops unreferenced entries from the cold end until under the limit. */
-static void evict(struct fs_cache *c)
+static int load_chunk(void *arg, struct fs_lru_entry *le,
+		      struct vs_error *err)
 {
-	struct entry *e = c->lru.prev, *prev;
+	struct fs_cache *c = arg;
+	struct entry *e = (struct entry *)le;
+	int r;
 
-	while (c->bytes > c->limit && e != &c->lru) {
-		prev = e->prev;
-		if (e->refs == 0 && !e->loading) {
-			lru_unlink(e);
-			unhash(c, e);
-			c->bytes -= e->buf.len;
-			entry_free(e);
-		}
-		e = prev;
+	e->buf = (struct vs_buf)VS_BUF_INIT;
+	r = vs_chunk_get(c->s, thread_zctx(c->s), &le->id, &e->buf, err);
+	if (r < 0) {
+		vs_buf_release(&e->buf);
+		return r;
 	}
+	e->chunk.data = (const uint8_t *)e->buf.data;
+	e->chunk.len = e->buf.len;
+	le->bytes = e->buf.len;
+	return 0;
 }
+
+static void release_chunk(struct fs_lru_entry *le)
+{
+	vs_buf_release(&((struct entry *)le)->buf);
+}
+
+static const struct fs_lru_ops chunk_ops = {
+	.entry_size = sizeof(struct entry),
+	.what = "chunk",
+	.load = load_chunk,
+	.release = release_chunk,
+};
 
 /* Looks up or loads id; with the lock held on entry and exit. */
 static int acquire(struct fs_cache *c, const struct vs_id *id,
 		   struct entry **out, bool prefetch, struct vs_error *err)
 {
-	struct entry *e;
+	struct fs_lru_entry *e;
+	bool hit;
 	int r;
 
-	e = find(c, id);
-	if (e) {
-		e->refs++;
-		while (e->loading)
-			pthread_cond_wait(&c->loaded, &c->lock);
-		if (e->error) {
-			/* The loader has unhashed it; the last waiter frees. */
-			r = e->error;
-			if (--e->refs == 0)
-				entry_free(e);
-			return vs_error_set(err, r, "cannot read a chunk (%s)",
-					    vs_strerror(r));
-		}
-		lru_unlink(e);
-		lru_push(c, e);
-		if (!prefetch)
-			c->stats.hits++;
-		*out = e;
-		return 0;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		abort();
-	e->id = *id;
-	e->buf = (struct vs_buf)VS_BUF_INIT;
-	e->refs = 1;
-	e->loading = true;
-	e->hnext = c->buckets[bucket_of(id)];
-	c->buckets[bucket_of(id)] = e;
-	lru_push(c, e);
+	r = fs_lru_acquire(&c->lru, id, &e, &hit, err);
 	if (prefetch)
-		c->stats.prefetched++;
+		c->stats.prefetched += !hit;
+	else if (hit)
+		c->stats.hits++;
 	else
 		c->stats.misses++;
-
-	pthread_mutex_unlock(&c->lock);
-	r = vs_chunk_get(c->s, thread_zctx(c->s), id, &e->buf, err);
-	pthread_mutex_lock(&c->lock);
-
-	e->loading = false;
-	pthread_cond_broadcast(&c->loaded);
-	if (r < 0) {
-		/* Waiters see the error; the entry leaves with the last. */
-		e->error = r;
-		lru_unlink(e);
-		unhash(c, e);
-		if (--e->refs == 0)
-			entry_free(e);
-		return r;
-	}
-	e->chunk.data = (const uint8_t *)e->buf.data;
-	e->chunk.len = e->buf.len;
-	c->bytes += e->buf.len;
-	c->stats.bytes = c->bytes;
-	evict(c);
-	*out = e;
-	return 0;
+	c->stats.bytes = c->lru.bytes;
+	if (r == 0)
+		*out = (struct entry *)e;
+	return r;
 }
 
 int fs_cache_get(struct fs_cache *c, const struct vs_id *id,
@@ -252,33 +172,27 @@ int fs_cache_get(struct fs_cache *c, const struct vs_id *id,
 
 static void release_locked(struct fs_cache *c, struct entry *e)
 {
-	if (--e->refs == 0 && e->error) {
-		entry_free(e);
-		return;
-	}
-	evict(c);
+	fs_lru_release(&c->lru, &e->l);
+	c->stats.bytes = c->lru.bytes;
 }
 
 void fs_cache_put(struct fs_cache *c, const struct fs_chunk *chunk,
 		  size_t served)
 {
-	struct entry *e = (struct entry *)chunk;
+	struct entry *e = entry_of(chunk);
 
 	pthread_mutex_lock(&c->lock);
 	e->served += served;
-	if (e->refs == 1 && !e->error && e->served >= e->buf.len) {
+	if (e->l.refs == 1 && e->served >= e->buf.len) {
 		/*
 		 * Every byte has gone to the kernel, which keeps snapshot
 		 * pages in its own cache: free the memory now, so that a
 		 * long sequential read recycles a few MiB instead of
 		 * faulting in fresh pages until the limit.
 		 */
-		lru_unlink(e);
-		unhash(c, e);
-		c->bytes -= e->buf.len;
-		c->stats.bytes = c->bytes;
-		c->served[c->nserved++ % SERVED_RING] = e->id;
-		entry_free(e);
+		c->served[c->nserved++ % SERVED_RING] = e->l.id;
+		fs_lru_drop(&c->lru, &e->l);
+		c->stats.bytes = c->lru.bytes;
 	} else {
 		release_locked(c, e);
 	}
@@ -290,7 +204,7 @@ static bool enqueue(struct fs_cache *c, const struct vs_id *id, bool file)
 	bool taken = true;
 
 	pthread_mutex_lock(&c->lock);
-	if ((file || (!find(c, id) && !was_served(c, id))) &&
+	if ((file || (!fs_lru_find(&c->lru, id) && !was_served(c, id))) &&
 	    !is_queued(c, id, file)) {
 		if (c->qcount < PREFETCH_QUEUE) {
 			struct qent *q = &c->queue[(c->qhead + c->qcount) %
@@ -356,7 +270,7 @@ static void *prefetch_main(void *arg)
 		id = q.id;
 		if (q.file && (c->stopping || !first_chunk(c, &q.id, &id)))
 			continue;
-		if (find(c, &id) || was_served(c, &id))
+		if (fs_lru_find(&c->lru, &id) || was_served(c, &id))
 			continue;
 		if (acquire(c, &id, &e, true, NULL) == 0)
 			release_locked(c, e);
@@ -373,11 +287,9 @@ struct fs_cache *fs_cache_new(struct vs_store *s, size_t limit)
 	if (!c)
 		abort();
 	c->s = s;
-	c->limit = limit;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->loaded, NULL);
+	fs_lru_init(&c->lru, &c->lock, &chunk_ops, c, limit);
 	pthread_cond_init(&c->queued, NULL);
-	c->lru.next = c->lru.prev = &c->lru;
 	for (i = 0; i < PREFETCH_THREADS; i++)
 		pthread_create(&c->threads[i], NULL, prefetch_main, c);
 	return c;
@@ -385,7 +297,6 @@ struct fs_cache *fs_cache_new(struct vs_store *s, size_t limit)
 
 void fs_cache_free(struct fs_cache *c)
 {
-	struct entry *e, *next;
 	int i;
 
 	if (!c)
@@ -396,12 +307,8 @@ void fs_cache_free(struct fs_cache *c)
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < PREFETCH_THREADS; i++)
 		pthread_join(c->threads[i], NULL);
-	for (e = c->lru.next; e != &c->lru; e = next) {
-		next = e->next;
-		entry_free(e);
-	}
+	fs_lru_destroy(&c->lru);
 	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->loaded);
 	pthread_cond_destroy(&c->queued);
 	free(c);
 }
