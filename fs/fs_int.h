@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "dircache.h"
 #include "fs.h"
 #include "refs.h"
 #include "rev.h"
@@ -23,6 +24,12 @@
 /* Kernel caching: snapshots never change; everything else may. */
 #define FS_TIMEOUT_IMMUTABLE 86400.0
 #define FS_TIMEOUT_MUTABLE 1.0
+
+/*
+ * Bytes of decoded directories the directory index keeps (dircache.h):
+ * about 90 bytes an entry, so the directories of 1.5 million files.
+ */
+#define FS_DIRCACHE_LIMIT (128u << 20)
 
 enum fs_kind {
 	FS_ROOT,	/* <mnt> */
@@ -42,61 +49,90 @@ enum fs_hist_list {
 	FS_LIST_COMMITS,
 };
 
+/* What a snapshot root adds to its inode. */
+struct fs_snap_root {
+	struct vs_id commit;
+	char *rev;			/* the rev as named, owned */
+};
+
+/*
+ * An entry of a listing kept between readdir calls: the layout's own
+ * directories, and the staged children of a head directory (type 0: a
+ * whiteout, which hides the base's entry of that name).
+ */
+struct fs_dirent {
+	char *name;
+	mode_t type;	/* S_IFDIR, S_IFREG, S_IFLNK, or 0 */
+};
+
+/* What a directory inode keeps between requests; made on first use. */
+struct fs_dirstate {
+	pthread_mutex_t lock;		/* guards the rest */
+	/*
+	 * The listing of a layout directory, or the staged children of a
+	 * head directory (by name), with the base tree they merge with.
+	 */
+	bool kept;
+	struct fs_dirent *dents;
+	size_t ndents;
+	bool has_base;
+	struct vs_id base;
+	/*
+	 * Snapshot directories: prefetch of the next files for a reader
+	 * going through a listed directory (ops.c, prefetch_siblings).
+	 */
+	bool listed;
+	size_t pf_last;			/* the last opened position + 1 */
+	size_t pf_next;			/* the first position not queued */
+};
+
 /*
  * An inode lives as long as the kernel's lookup count: +1 per entry reply
  * (lookup, create, mkdir, symlink, readdirplus entry), -n per forget; freed
- * at zero.  The root is never freed.  All of nlookup, the hash chains and
- * the name keys are guarded by fs->lock; the identity fields are written
- * once before the inode is published and then only read.
+ * at zero.  The root is never freed.  nlookup, the hash chains and the
+ * name keys are guarded by fs->lock; the identity fields are written once
+ * before the inode is published and then only read.  A dataset of a
+ * million files makes a million of these, so what only some kinds need
+ * lives in a union or behind a pointer.
  */
 struct fs_inode {
 	fuse_ino_t ino;
 	uint64_t nlookup;		/* fs->lock */
 	fuse_ino_t parent;		/* name-table key, fs->lock */
-	char *name;
+	char *name;			/* name-table key, fs->lock */
 	struct fs_inode *next_ino;	/* fs->lock */
 	struct fs_inode *next_name;	/* fs->lock */
-
+	struct fs_dirstate *_Atomic dir;	/* fs_inode_dir() */
 	enum fs_kind kind;
-	enum vs_repo_kind rkind;	/* KINDDIR, HIST_KIND */
-	struct vs_repo repo;		/* HIST_REPO, HIST_LIST */
-	enum fs_hist_list list;		/* HIST_LIST */
-	char *target;			/* LINK */
 
-	/* SNAP */
-	struct vs_id commit;
-	uint64_t time;
-	enum vs_entry_type type;
-	struct vs_id id;
-	uint64_t size;
-	bool snap_root;
-	char *rev;			/* snapshot roots: the rev as named */
-
-	/* HEAD */
-	struct vs_head head;
-	/*
-	 * "" for the head root.  A rename replaces it (fs->lock); the old
-	 * string stays valid until the inode is freed, since other threads
-	 * may still be reading it (stale, under fs->lock).
-	 */
-	char *_Atomic path;
-	char **stale;
-	size_t nstale;
-
-	/* Readdir listing kept between calls (no opendir handles). */
-	pthread_mutex_t dlock;
-	struct fs_dirent *dents;	/* dlock */
-	size_t ndents;			/* dlock */
-	/* Snapshot directories: opens of files in it, and the first entry
-	 * whose file is not yet prefetched (ops.c, prefetch_siblings). */
-	size_t pf_opens, pf_next;	/* dlock */
-};
-
-struct fs_dirent {
-	char *name;
-	mode_t type;	/* S_IFDIR, S_IFREG, S_IFLNK */
-	bool has_id;	/* a snapshot's file: id is its file object */
-	struct vs_id id;
+	union {
+		struct {		/* FS_SNAP */
+			struct vs_id id;
+			uint64_t size;
+			uint64_t time;		/* the commit's */
+			enum vs_entry_type type;
+			uint32_t pos;		/* in the parent's listing */
+			struct fs_snap_root *root;	/* roots only, owned */
+		};
+		struct {		/* FS_HEAD */
+			const struct vs_head *head;	/* fs_head_intern() */
+			/*
+			 * "" for the head root.  A rename replaces it
+			 * (fs->lock); the old string stays valid until the
+			 * inode is freed, since other threads may still be
+			 * reading it (stale, under fs->lock).
+			 */
+			char *_Atomic path;
+			char **stale;
+			size_t nstale;
+		};
+		struct {		/* FS_KINDDIR, FS_HIST_* */
+			enum vs_repo_kind rkind;	/* KINDDIR, HIST_KIND */
+			enum fs_hist_list list;		/* HIST_LIST */
+			struct vs_repo *repo;	/* HIST_REPO, HIST_LIST, owned */
+		};
+		char *target;		/* FS_LINK, owned */
+	};
 };
 
 struct fs_head_base {
@@ -113,6 +149,7 @@ struct fs {
 	const struct fs_opts *opts;
 	struct fuse_session *se;
 	struct fs_cache *cache;
+	struct fs_dircache *dirs;
 	uid_t uid;
 	gid_t gid;
 	uint64_t mount_time;
@@ -120,9 +157,12 @@ struct fs {
 	pthread_mutex_t lock;
 	struct fs_inode **by_ino;	/* buckets, lock */
 	struct fs_inode **by_name;	/* buckets, lock */
-	size_t nbuckets;
+	size_t nbuckets;		/* a power of two, lock */
+	size_t ninodes;			/* lock */
 	fuse_ino_t next_ino;		/* lock */
 	struct fs_inode *root;
+	struct vs_head **heads;		/* interned, lock */
+	size_t nheads;			/* lock */
 
 	/* Serialises every change to staged state (creates, renames, ...). */
 	pthread_mutex_t head_lock;
@@ -136,10 +176,16 @@ struct fs {
 int fs_inodes_init(struct fs *fs);
 void fs_inodes_destroy(struct fs *fs);
 struct fs_inode *fs_inode_get(struct fs *fs, fuse_ino_t ino);
+/* How many inodes the kernel knows (the root included). */
+size_t fs_inodes_count(struct fs *fs);
+/* i's directory state, made on first use. */
+struct fs_dirstate *fs_inode_dir(struct fs_inode *i);
+/* The one copy of h the mount keeps (inodes point at it). */
+const struct vs_head *fs_head_intern(struct fs *fs, const struct vs_head *h);
 /*
  * Returns the inode named name in parent with tmpl's identity, making it
- * if needed, with its lookup count raised by one.  tmpl's owned strings
- * (target, rev, path) are taken over or freed.
+ * if needed, with its lookup count raised by one.  What tmpl owns (a
+ * snapshot root, a path, a repo, a target) is taken over or freed.
  */
 struct fs_inode *fs_inode_publish(struct fs *fs, fuse_ino_t parent,
 				  const char *name, struct fs_inode *tmpl);
@@ -153,7 +199,8 @@ void fs_inode_move(struct fs *fs, fuse_ino_t parent, const char *name,
 size_t fs_inodes_match(struct fs *fs,
 		       bool (*match)(const struct fs_inode *i, void *arg),
 		       void *arg, fuse_ino_t **out);
-void fs_dents_clear(struct fs_inode *i);
+/* Drops a directory's kept listing (its lock held). */
+void fs_dents_clear(struct fs_dirstate *d);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;

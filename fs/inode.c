@@ -1,7 +1,9 @@
 /*
  * inode.c - the mount's inode table: inode numbers to inodes, and
  * (parent, name) to inodes so a path keeps one inode while the kernel
- * knows it.
+ * knows it.  Both hash tables grow with the number of inodes, so a
+ * lookup stays O(1) whether the kernel knows a thousand inodes or
+ * millions.
  */
 #include "fs_int.h"
 
@@ -11,59 +13,136 @@
 
 #include "banned.h"
 
-#define NBUCKETS 65536
+#define MIN_BUCKETS 4096
 
-static size_t hash_name(fuse_ino_t parent, const char *name)
+static size_t hash_name(const struct fs *fs, fuse_ino_t parent,
+			const char *name)
 {
 	uint64_t h = 1469598103934665603ULL ^ parent;
 
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h % NBUCKETS;
+	return h & (fs->nbuckets - 1);
+}
+
+static size_t hash_ino(const struct fs *fs, fuse_ino_t ino)
+{
+	return ino & (fs->nbuckets - 1);
 }
 
 int fs_inodes_init(struct fs *fs)
 {
-	fs->nbuckets = NBUCKETS;
-	fs->by_ino = calloc(NBUCKETS, sizeof(*fs->by_ino));
-	fs->by_name = calloc(NBUCKETS, sizeof(*fs->by_name));
+	fs->nbuckets = MIN_BUCKETS;
+	fs->by_ino = calloc(fs->nbuckets, sizeof(*fs->by_ino));
+	fs->by_name = calloc(fs->nbuckets, sizeof(*fs->by_name));
 	fs->root = calloc(1, sizeof(*fs->root));
 	if (!fs->by_ino || !fs->by_name || !fs->root)
 		return -ENOMEM;
 	fs->root->ino = FUSE_ROOT_ID;
 	fs->root->kind = FS_ROOT;
 	fs->root->nlookup = 1;
-	pthread_mutex_init(&fs->root->dlock, NULL);
-	fs->by_ino[FUSE_ROOT_ID % NBUCKETS] = fs->root;
+	fs->by_ino[hash_ino(fs, FUSE_ROOT_ID)] = fs->root;
+	fs->ninodes = 1;
 	fs->next_ino = FUSE_ROOT_ID + 1;
 	return 0;
 }
 
-void fs_dents_clear(struct fs_inode *i)
+void fs_dents_clear(struct fs_dirstate *d)
 {
 	size_t k;
 
-	for (k = 0; k < i->ndents; k++)
-		free(i->dents[k].name);
-	free(i->dents);
-	i->dents = NULL;
-	i->ndents = 0;
-	i->pf_opens = i->pf_next = 0;
+	for (k = 0; k < d->ndents; k++)
+		free(d->dents[k].name);
+	free(d->dents);
+	d->dents = NULL;
+	d->ndents = 0;
+	d->kept = false;
+	d->has_base = false;
+}
+
+struct fs_dirstate *fs_inode_dir(struct fs_inode *i)
+{
+	struct fs_dirstate *d = atomic_load(&i->dir), *none = NULL;
+
+	if (d)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		abort();
+	pthread_mutex_init(&d->lock, NULL);
+	if (!atomic_compare_exchange_strong(&i->dir, &none, d)) {
+		/* Another thread made it first. */
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		d = none;
+	}
+	return d;
+}
+
+const struct vs_head *fs_head_intern(struct fs *fs, const struct vs_head *h)
+{
+	struct vs_head *found = NULL;
+	size_t k;
+
+	pthread_mutex_lock(&fs->lock);
+	for (k = 0; k < fs->nheads && !found; k++)
+		if (!strcmp(fs->heads[k]->repo.full, h->repo.full) &&
+		    !strcmp(fs->heads[k]->branch, h->branch))
+			found = fs->heads[k];
+	if (!found) {
+		found = malloc(sizeof(*found));
+		fs->heads = realloc(fs->heads,
+				    (fs->nheads + 1) * sizeof(*fs->heads));
+		if (!found || !fs->heads)
+			abort();
+		*found = *h;
+		fs->heads[fs->nheads++] = found;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return found;
+}
+
+/* Frees what an inode or a template owns, by kind. */
+static void owned_free(struct fs_inode *i)
+{
+	size_t k;
+
+	switch (i->kind) {
+	case FS_SNAP:
+		if (i->root) {
+			free(i->root->rev);
+			free(i->root);
+		}
+		break;
+	case FS_HEAD:
+		for (k = 0; k < i->nstale; k++)
+			free(i->stale[k]);
+		free(i->stale);
+		free(i->path);
+		break;
+	case FS_HIST_REPO:
+	case FS_HIST_LIST:
+		free(i->repo);
+		break;
+	case FS_LINK:
+		free(i->target);
+		break;
+	default:
+		break;
+	}
 }
 
 static void inode_free(struct fs_inode *i)
 {
-	size_t k;
+	struct fs_dirstate *d = atomic_load(&i->dir);
 
-	for (k = 0; k < i->nstale; k++)
-		free(i->stale[k]);
-	free(i->stale);
-	fs_dents_clear(i);
-	pthread_mutex_destroy(&i->dlock);
+	if (d) {
+		fs_dents_clear(d);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+	}
+	owned_free(i);
 	free(i->name);
-	free(i->target);
-	free(i->rev);
-	free(i->path);
 	free(i);
 }
 
@@ -81,6 +160,19 @@ void fs_inodes_destroy(struct fs *fs)
 	}
 	free(fs->by_ino);
 	free(fs->by_name);
+	for (b = 0; b < fs->nheads; b++)
+		free(fs->heads[b]);
+	free(fs->heads);
+}
+
+size_t fs_inodes_count(struct fs *fs)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = fs->ninodes;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }
 
 struct fs_inode *fs_inode_get(struct fs *fs, fuse_ino_t ino)
@@ -88,7 +180,7 @@ struct fs_inode *fs_inode_get(struct fs *fs, fuse_ino_t ino)
 	struct fs_inode *i;
 
 	pthread_mutex_lock(&fs->lock);
-	for (i = fs->by_ino[ino % NBUCKETS]; i; i = i->next_ino)
+	for (i = fs->by_ino[hash_ino(fs, ino)]; i; i = i->next_ino)
 		if (i->ino == ino)
 			break;
 	pthread_mutex_unlock(&fs->lock);
@@ -101,8 +193,12 @@ static bool same_identity(const struct fs_inode *a, const struct fs_inode *b)
 		return false;
 	switch (a->kind) {
 	case FS_SNAP:
-		return vs_id_equal(&a->commit, &b->commit) &&
-		       vs_id_equal(&a->id, &b->id) && a->type == b->type;
+		/* Below a root, the parent fixes the commit. */
+		if (!a->root != !b->root ||
+		    (a->root && !vs_id_equal(&a->root->commit,
+					     &b->root->commit)))
+			return false;
+		return vs_id_equal(&a->id, &b->id) && a->type == b->type;
 	case FS_LINK:
 		return !strcmp(a->target, b->target);
 	case FS_HEAD:
@@ -118,7 +214,7 @@ static void unlink_name(struct fs *fs, struct fs_inode *i)
 
 	if (!i->name)
 		return;
-	pp = &fs->by_name[hash_name(i->parent, i->name)];
+	pp = &fs->by_name[hash_name(fs, i->parent, i->name)];
 	for (; *pp; pp = &(*pp)->next_name) {
 		if (*pp == i) {
 			*pp = i->next_name;
@@ -128,26 +224,62 @@ static void unlink_name(struct fs *fs, struct fs_inode *i)
 	i->next_name = NULL;
 }
 
+static void link_name(struct fs *fs, struct fs_inode *i)
+{
+	size_t hb = hash_name(fs, i->parent, i->name);
+
+	i->next_name = fs->by_name[hb];
+	fs->by_name[hb] = i;
+}
+
+/* Doubles both tables once there are more inodes than buckets. */
+static void grow(struct fs *fs)
+{
+	struct fs_inode **old_ino = fs->by_ino, **old_name = fs->by_name;
+	struct fs_inode *i, *next;
+	size_t n = fs->nbuckets, b;
+
+	if (fs->ninodes < fs->nbuckets)
+		return;
+	fs->nbuckets = 2 * n;
+	fs->by_ino = calloc(fs->nbuckets, sizeof(*fs->by_ino));
+	fs->by_name = calloc(fs->nbuckets, sizeof(*fs->by_name));
+	if (!fs->by_ino || !fs->by_name)
+		abort();
+	for (b = 0; b < n; b++) {
+		for (i = old_ino[b]; i; i = next) {
+			next = i->next_ino;
+			i->next_ino = fs->by_ino[hash_ino(fs, i->ino)];
+			fs->by_ino[hash_ino(fs, i->ino)] = i;
+		}
+		/* Only inodes that answer to their name are in by_name. */
+		for (i = old_name[b]; i; i = next) {
+			next = i->next_name;
+			link_name(fs, i);
+		}
+	}
+	free(old_ino);
+	free(old_name);
+}
+
 struct fs_inode *fs_inode_publish(struct fs *fs, fuse_ino_t parent,
 				  const char *name, struct fs_inode *tmpl)
 {
 	struct fs_inode *i, *n;
-	size_t hb = hash_name(parent, name);
 
 	pthread_mutex_lock(&fs->lock);
-	for (i = fs->by_name[hb]; i; i = i->next_name)
+	for (i = fs->by_name[hash_name(fs, parent, name)]; i; i = i->next_name)
 		if (i->parent == parent && !strcmp(i->name, name))
 			break;
 	if (i && same_identity(i, tmpl)) {
 		i->nlookup++;
 		pthread_mutex_unlock(&fs->lock);
-		free(tmpl->target);
-		free(tmpl->rev);
-		free(tmpl->path);
+		owned_free(tmpl);
 		return i;
 	}
 	if (i)
 		unlink_name(fs, i);	/* stale name: lives on until forgotten */
+	grow(fs);
 	n = malloc(sizeof(*n));
 	if (!n)
 		abort();
@@ -158,13 +290,11 @@ struct fs_inode *fs_inode_publish(struct fs *fs, fuse_ino_t parent,
 	n->name = strdup(name);
 	if (!n->name)
 		abort();
-	n->dents = NULL;
-	n->ndents = 0;
-	pthread_mutex_init(&n->dlock, NULL);
-	n->next_ino = fs->by_ino[n->ino % NBUCKETS];
-	fs->by_ino[n->ino % NBUCKETS] = n;
-	n->next_name = fs->by_name[hb];
-	fs->by_name[hb] = n;
+	atomic_init(&n->dir, NULL);
+	n->next_ino = fs->by_ino[hash_ino(fs, n->ino)];
+	fs->by_ino[hash_ino(fs, n->ino)] = n;
+	link_name(fs, n);
+	fs->ninodes++;
 	pthread_mutex_unlock(&fs->lock);
 	return n;
 }
@@ -176,7 +306,7 @@ void fs_inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t n)
 	if (ino == FUSE_ROOT_ID)
 		return;
 	pthread_mutex_lock(&fs->lock);
-	for (pp = &fs->by_ino[ino % NBUCKETS]; *pp; pp = &(*pp)->next_ino)
+	for (pp = &fs->by_ino[hash_ino(fs, ino)]; *pp; pp = &(*pp)->next_ino)
 		if ((*pp)->ino == ino)
 			break;
 	i = *pp;
@@ -185,6 +315,7 @@ void fs_inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t n)
 		if (i->nlookup == 0) {
 			*pp = i->next_ino;
 			unlink_name(fs, i);
+			fs->ninodes--;
 		} else {
 			i = NULL;
 		}
@@ -227,19 +358,18 @@ void fs_inode_move(struct fs *fs, fuse_ino_t parent, const char *name,
 {
 	struct fs_inode *i, *victim;
 	char *path = strdup(newpath), *nname = strdup(newname);
-	size_t hb;
 
 	if (!path || !nname)
 		abort();
 	pthread_mutex_lock(&fs->lock);
-	for (victim = fs->by_name[hash_name(newparent, newname)]; victim;
+	for (victim = fs->by_name[hash_name(fs, newparent, newname)]; victim;
 	     victim = victim->next_name)
 		if (victim->parent == newparent &&
 		    !strcmp(victim->name, newname))
 			break;
 	if (victim)
 		unlink_name(fs, victim);
-	for (i = fs->by_name[hash_name(parent, name)]; i; i = i->next_name)
+	for (i = fs->by_name[hash_name(fs, parent, name)]; i; i = i->next_name)
 		if (i->parent == parent && !strcmp(i->name, name))
 			break;
 	if (!i || i->kind != FS_HEAD) {
@@ -257,8 +387,6 @@ void fs_inode_move(struct fs *fs, fuse_ino_t parent, const char *name,
 	i->path = path;
 	i->name = nname;
 	i->parent = newparent;
-	hb = hash_name(newparent, newname);
-	i->next_name = fs->by_name[hb];
-	fs->by_name[hb] = i;
+	link_name(fs, i);
 	pthread_mutex_unlock(&fs->lock);
 }

@@ -68,6 +68,7 @@ int fs_run(struct vs_store *s, const struct fs_opts *opts,
 	if (r < 0)
 		return vs_error_set(err, r, "out of memory");
 	fs.cache = fs_cache_new(s, opts->cache_size);
+	fs.dirs = fs_dircache_new(s, FS_DIRCACHE_LIMIT);
 	vs_staging_gc(s, NULL);
 
 	vs_buf_addstr(&o, "fsname=varve,subtype=varve,default_permissions,"
@@ -130,6 +131,7 @@ out:
 	vs_buf_release(&o);
 	fs_cache_free(fs.cache);
 	fs_inodes_destroy(&fs);
+	fs_dircache_free(fs.dirs);
 	free(fs.bases);
 	pthread_mutex_destroy(&fs.lock);
 	pthread_mutex_destroy(&fs.head_lock);

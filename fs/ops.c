@@ -151,6 +151,46 @@ static void hnode_release(struct hnode *n)
 	n->staged = false;
 }
 
+/*
+ * Walks path from the directory root through the directory index, as
+ * vs_path_lookup does through the store: every directory on the way is
+ * decoded once, then found by name.  0, VS_E_NOTFOUND or a read error.
+ */
+static int tree_lookup(struct fs *fs, const struct vs_node *root,
+		       const char *path, struct vs_node *out)
+{
+	const struct vs_tree_entry *e;
+	const struct fs_dir *d;
+	const char *p = path;
+	int r;
+
+	*out = *root;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (out->type != VS_ENTRY_DIR)
+			return VS_E_NOTFOUND;
+		r = fs_dircache_get(fs->dirs, &out->id, &d, NULL);
+		if (r < 0)
+			return r;
+		e = fs_dir_find(d, p, len, NULL);
+		if (e) {
+			out->type = e->type;
+			out->size = e->size;
+			out->id = e->id;
+		}
+		fs_dircache_put(fs->dirs, d);
+		if (!e)
+			return VS_E_NOTFOUND;
+		p += len;
+	}
+	return 0;
+}
+
 static int head_resolve(struct fs *fs, const struct vs_head *h,
 			const char *path, struct hnode *n)
 {
@@ -186,11 +226,10 @@ static int head_resolve(struct fs *fs, const struct vs_head *h,
 	}
 	vs_buf_release(&prefix);
 	if (n->base_visible && *path) {
-		r = vs_path_lookup(fs->s, &n->base.root.id, n->base.root.size,
-				   path, &n->bn, NULL);
+		r = tree_lookup(fs, &n->base.root, path, &n->bn);
 		n->in_base = r == 0;
 		if (r < 0 && r != VS_E_NOTFOUND)
-			return r;
+			return -to_errno(r);
 	} else if (n->base_visible) {
 		n->in_base = true;
 		n->bn = n->base.root;
@@ -301,7 +340,7 @@ static int do_getattr(struct fs *fs, struct fs_inode *i, struct stat *st,
 		*timeout = FS_TIMEOUT_IMMUTABLE;
 		break;
 	case FS_HEAD:
-		r = head_resolve(fs, &i->head, i->path, &n);
+		r = head_resolve(fs, i->head, i->path, &n);
 		if (r < 0)
 			return r;
 		st->st_mode = mode_of(n.type, !fs->opts->read_only);
@@ -369,13 +408,16 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	int r;
 
 	if (!at) {
-		tmpl_init(t, FS_HEAD);
-		if (vs_repo_set(&t->head.repo, p->rkind, name, NULL) < 0 ||
-		    vs_repo_check(fs->s, &t->head.repo, NULL) < 0)
+		struct vs_head h = { .branch = VS_DEFAULT_BRANCH };
+
+		if (vs_repo_set(&h.repo, p->rkind, name, NULL) < 0 ||
+		    vs_repo_check(fs->s, &h.repo, NULL) < 0)
 			return -ENOENT;
-		memcpy(t->head.branch, VS_DEFAULT_BRANCH,
-		       sizeof(VS_DEFAULT_BRANCH));
+		tmpl_init(t, FS_HEAD);
+		t->head = fs_head_intern(fs, &h);
 		t->path = strdup("");
+		if (!t->path)
+			abort();
 		return 0;
 	}
 	if (strchr(name, ':'))
@@ -394,10 +436,14 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 			       : -to_errno(r);
 	}
 	tmpl_init(t, FS_SNAP);
-	t->commit = rev.commit;
 	t->type = VS_ENTRY_DIR;
-	t->snap_root = true;
-	t->rev = strdup(spec.data + revoff);
+	t->root = calloc(1, sizeof(*t->root));
+	if (!t->root)
+		abort();
+	t->root->commit = rev.commit;
+	t->root->rev = strdup(spec.data + revoff);
+	if (!t->root->rev)
+		abort();
 	vs_buf_release(&spec);
 	r = vs_store_read_commit(fs->s, &rev.commit, &c, NULL);
 	if (r == 0) {
@@ -412,13 +458,35 @@ static int lookup_kinddir(struct fs *fs, struct fs_inode *p, const char *name,
 	return r < 0 ? -to_errno(r) : 0;
 }
 
+static struct vs_repo *repo_dup(const struct vs_repo *r)
+{
+	struct vs_repo *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		abort();
+	*copy = *r;
+	return copy;
+}
+
+/* The template of the child of snapshot directory p at position pos. */
+static void snap_child(const struct fs_inode *p, const struct vs_tree_entry *e,
+		       size_t pos, struct fs_inode *t)
+{
+	tmpl_init(t, FS_SNAP);
+	t->time = p->time;
+	t->type = e->type;
+	t->id = e->id;
+	t->size = e->size;
+	t->pos = (uint32_t)pos;
+}
+
 /* The symlink target for a history entry. */
 static char *hist_target(const struct fs_inode *p, const char *rev)
 {
 	struct vs_buf t = VS_BUF_INIT;
 
 	vs_buf_addf(&t, "../../../../%ss/%s@%s",
-		    vs_repo_kind_name(p->repo.kind), p->repo.name, rev);
+		    vs_repo_kind_name(p->repo->kind), p->repo->name, rev);
 	return vs_buf_detach(&t, NULL);
 }
 
@@ -429,9 +497,10 @@ static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
 static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 			struct fs_inode *t, double *entry_timeout)
 {
-	struct vs_tree tree;
 	const struct vs_tree_entry *e;
+	const struct fs_dir *d;
 	struct hnode n;
+	size_t pos;
 	int r;
 
 	/* The fixed layout is immutable; heads and branch names are not. */
@@ -458,15 +527,18 @@ static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 		tmpl_init(t, FS_HIST_KIND);
 		t->rkind = name[0] == 'd' ? VS_REPO_DATASET : VS_REPO_MODEL;
 		return 0;
-	case FS_HIST_KIND:
-		tmpl_init(t, FS_HIST_REPO);
-		if (vs_repo_set(&t->repo, p->rkind, name, NULL) < 0 ||
-		    vs_repo_check(fs->s, &t->repo, NULL) < 0)
+	case FS_HIST_KIND: {
+		struct vs_repo repo;
+
+		if (vs_repo_set(&repo, p->rkind, name, NULL) < 0 ||
+		    vs_repo_check(fs->s, &repo, NULL) < 0)
 			return -ENOENT;
+		tmpl_init(t, FS_HIST_REPO);
+		t->repo = repo_dup(&repo);
 		return 0;
+	}
 	case FS_HIST_REPO:
 		tmpl_init(t, FS_HIST_LIST);
-		t->repo = p->repo;
 		if (!strcmp(name, "branches"))
 			t->list = FS_LIST_BRANCHES;
 		else if (!strcmp(name, "tags"))
@@ -475,6 +547,7 @@ static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 			t->list = FS_LIST_COMMITS;
 		else
 			return -ENOENT;
+		t->repo = repo_dup(p->repo);
 		return 0;
 	case FS_HIST_LIST:
 		tmpl_init(t, FS_LINK);
@@ -482,28 +555,19 @@ static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 	case FS_SNAP:
 		if (p->type != VS_ENTRY_DIR)
 			return -ENOTDIR;
-		r = vs_store_read_tree(fs->s, &p->id, &tree, NULL);
+		r = fs_dircache_get(fs->dirs, &p->id, &d, NULL);
 		if (r < 0)
 			return -to_errno(r);
-		e = vs_tree_find(&tree, name, strlen(name));
-		if (!e) {
-			vs_tree_release(&tree);
-			return -ENOENT;
-		}
-		tmpl_init(t, FS_SNAP);
-		t->commit = p->commit;
-		t->time = p->time;
-		t->type = e->type;
-		t->id = e->id;
-		t->size = e->size;
-		vs_tree_release(&tree);
-		*entry_timeout = FS_TIMEOUT_IMMUTABLE;
-		return 0;
+		e = fs_dir_find(d, name, strlen(name), &pos);
+		if (e)
+			snap_child(p, e, pos, t);
+		fs_dircache_put(fs->dirs, d);
+		return e ? 0 : -ENOENT;
 	case FS_HEAD:
 		tmpl_init(t, FS_HEAD);
 		t->head = p->head;
 		t->path = join(p->path, name);
-		r = head_resolve(fs, &p->head, t->path, &n);
+		r = head_resolve(fs, p->head, t->path, &n);
 		hnode_release(&n);
 		if (r < 0) {
 			free(t->path);
@@ -515,23 +579,20 @@ static int lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
 	}
 }
 
-/* Looks up and publishes; fills e for the reply. */
-static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
-		     struct fuse_entry_param *e)
+/*
+ * Publishes template t as parent/name (raising its lookup count) and fills
+ * e for an entry reply; etimeout: how long the name may be cached.
+ */
+static int entry_reply(struct fs *fs, fuse_ino_t parent, const char *name,
+		       struct fs_inode *t, double etimeout,
+		       struct fuse_entry_param *e)
 {
-	struct fs_inode *p = fs_inode_get(fs, parent), t, *i;
-	double etimeout, atimeout;
+	struct fs_inode *i;
+	double atimeout;
 	int r;
 
 	memset(e, 0, sizeof(*e));
-	if (!p)
-		return -ENOENT;
-	if (strlen(name) > VS_NAME_MAX)
-		return -ENAMETOOLONG;
-	r = lookup_child(fs, p, name, &t, &etimeout);
-	if (r < 0)
-		return r;
-	i = fs_inode_publish(fs, parent, name, &t);
+	i = fs_inode_publish(fs, parent, name, t);
 	r = do_getattr(fs, i, &e->attr, &atimeout);
 	if (r < 0) {
 		fs_inode_forget(fs, i->ino, 1);
@@ -543,6 +604,25 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (i->kind == FS_SNAP && etimeout == FS_TIMEOUT_IMMUTABLE)
 		e->entry_timeout = FS_TIMEOUT_IMMUTABLE;
 	return 0;
+}
+
+/* Looks up and publishes; fills e for the reply. */
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	struct fs_inode *p = fs_inode_get(fs, parent), t;
+	double etimeout;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if (!p)
+		return -ENOENT;
+	if (strlen(name) > VS_NAME_MAX)
+		return -ENAMETOOLONG;
+	r = lookup_child(fs, p, name, &t, &etimeout);
+	if (r < 0)
+		return r;
+	return entry_reply(fs, parent, name, &t, etimeout, e);
 }
 
 /* Valid replies: fuse_reply_entry, fuse_reply_err. */
@@ -594,13 +674,25 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 
 /* --- directories -------------------------------------------------------- */
 
+/*
+ * Listings by kind:
+ *  - a snapshot directory is read straight from the directory index, an
+ *    entry's offset being its position + 1: nothing is copied and nothing
+ *    kept per inode, and a readdir at any offset costs O(entries returned);
+ *  - a head directory merges its base tree (from the index) with the
+ *    staged children, both sorted by name; the staged children are read
+ *    at offset 0 and kept until the listing restarts, and an offset holds
+ *    both positions of the merge (see head_cookie);
+ *  - the layout's own directories (root, kinds, history) are small lists
+ *    built at offset 0 and kept.
+ */
+
 struct dents {
 	struct fs_dirent *v;
 	size_t n, alloc;
 };
 
-static struct fs_dirent *dents_add(struct dents *d, const char *name,
-				    mode_t type)
+static void dents_add(struct dents *d, const char *name, mode_t type)
 {
 	if (d->n == d->alloc) {
 		d->alloc = d->alloc ? 2 * d->alloc : 16;
@@ -612,8 +704,17 @@ static struct fs_dirent *dents_add(struct dents *d, const char *name,
 	if (!d->v[d->n].name)
 		abort();
 	d->v[d->n].type = type;
-	d->v[d->n].has_id = false;
-	return &d->v[d->n++];
+	d->n++;
+}
+
+static void dents_release(struct dents *d)
+{
+	size_t k;
+
+	for (k = 0; k < d->n; k++)
+		free(d->v[k].name);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
 }
 
 static mode_t dtype_of(enum vs_entry_type t)
@@ -709,13 +810,13 @@ static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
 	ref_decode(&real, name);
 	switch (p->list) {
 	case FS_LIST_BRANCHES:
-		if (vs_branch_get(fs->s, &p->repo, real.data, &id, NULL) == 0) {
+		if (vs_branch_get(fs->s, p->repo, real.data, &id, NULL) == 0) {
 			*target = hist_target(p, name);
 			r = 0;
 		}
 		break;
 	case FS_LIST_TAGS:
-		if (vs_tag_get(fs->s, &p->repo, real.data, &tag, NULL) == 0) {
+		if (vs_tag_get(fs->s, p->repo, real.data, &tag, NULL) == 0) {
 			*target = hist_target(p, vs_id_to_hex(&tag.commit,
 							      hex));
 			r = 0;
@@ -733,46 +834,9 @@ static int hist_find(struct fs *fs, struct fs_inode *p, const char *name,
 	return r;
 }
 
-struct head_list {
-	struct dents *d;
-	struct vs_tree *base;		/* may be NULL */
-	bool *hidden;			/* base entries replaced or removed */
-};
-
-static int head_child_cb(const char *name, const struct vs_stage_entry *e,
-			 void *arg)
+/* Builds the listing of a directory of the layout. */
+static int list_layout(struct fs *fs, struct fs_inode *i, struct dents *d)
 {
-	struct head_list *hl = arg;
-	size_t k;
-
-	if (hl->base) {
-		for (k = 0; k < hl->base->count; k++)
-			if (!strcmp(hl->base->entries[k].name, name))
-				hl->hidden[k] = true;
-	}
-	switch (e->type) {
-	case VS_STAGE_WHITEOUT:
-		break;
-	case VS_STAGE_DIR:
-		dents_add(hl->d, name, S_IFDIR);
-		break;
-	case VS_STAGE_SYMLINK:
-		dents_add(hl->d, name, S_IFLNK);
-		break;
-	default:
-		dents_add(hl->d, name, S_IFREG);
-		break;
-	}
-	return 0;
-}
-
-/* Builds the listing of directory i. */
-static int list_dir(struct fs *fs, struct fs_inode *i, struct dents *d)
-{
-	struct head_list hl = { .d = d };
-	struct vs_tree t;
-	struct hnode n;
-	size_t k;
 	int r = 0;
 
 	switch (i->kind) {
@@ -799,74 +863,369 @@ static int list_dir(struct fs *fs, struct fs_inode *i, struct dents *d)
 		return 0;
 	case FS_HIST_LIST:
 		if (i->list == FS_LIST_BRANCHES) {
-			r = vs_branch_list(fs->s, &i->repo, list_branch_cb, d,
+			r = vs_branch_list(fs->s, i->repo, list_branch_cb, d,
 					   NULL);
 		} else if (i->list == FS_LIST_TAGS) {
-			r = vs_tag_list(fs->s, &i->repo, list_tag_cb, d, NULL);
+			r = vs_tag_list(fs->s, i->repo, list_tag_cb, d, NULL);
 		} else {
 			struct reach re = { .s = fs->s, .d = d };
 
 			re.seen = vs_idset_new();
-			r = vs_branch_list(fs->s, &i->repo, reach_branch, &re,
+			r = vs_branch_list(fs->s, i->repo, reach_branch, &re,
 					   NULL);
 			if (r == 0)
-				r = vs_tag_list(fs->s, &i->repo, reach_tag,
+				r = vs_tag_list(fs->s, i->repo, reach_tag,
 						&re, NULL);
 			vs_idset_free(re.seen);
 		}
 		return r < 0 ? -to_errno(r) : 0;
-	case FS_SNAP:
-		if (i->type != VS_ENTRY_DIR)
-			return -ENOTDIR;
-		r = vs_store_read_tree(fs->s, &i->id, &t, NULL);
-		if (r < 0)
-			return -to_errno(r);
-		for (k = 0; k < t.count; k++) {
-			struct fs_dirent *de;
-
-			de = dents_add(d, t.entries[k].name,
-				       dtype_of(t.entries[k].type));
-			if (t.entries[k].type == VS_ENTRY_FILE ||
-			    t.entries[k].type == VS_ENTRY_EXEC) {
-				de->has_id = true;
-				de->id = t.entries[k].id;
-			}
-		}
-		vs_tree_release(&t);
-		return 0;
-	case FS_HEAD:
-		r = head_resolve(fs, &i->head, i->path, &n);
-		if (r < 0)
-			return r;
-		if (n.type != VS_ENTRY_DIR) {
-			hnode_release(&n);
-			return -ENOTDIR;
-		}
-		vs_tree_init(&t);
-		if (n.base_visible && n.in_base && n.bn.type == VS_ENTRY_DIR) {
-			r = vs_store_read_tree(fs->s, &n.bn.id, &t, NULL);
-			if (r < 0) {
-				hnode_release(&n);
-				return -to_errno(r);
-			}
-			hl.base = &t;
-			hl.hidden = calloc(t.count + 1, sizeof(bool));
-			if (!hl.hidden)
-				abort();
-		}
-		r = vs_staging_children(fs->s, &i->head, i->path,
-					head_child_cb, &hl, NULL);
-		for (k = 0; r == 0 && hl.base && k < t.count; k++)
-			if (!hl.hidden[k])
-				dents_add(d, t.entries[k].name,
-					  dtype_of(t.entries[k].type));
-		free(hl.hidden);
-		vs_tree_release(&t);
-		hnode_release(&n);
-		return r < 0 ? -to_errno(r) : 0;
 	default:
 		return -ENOTDIR;
 	}
+}
+
+/* --- listings of writable heads --- */
+
+/* What a head directory lists: staged children merged with a base tree. */
+struct head_listing {
+	struct dents staged;	/* by name; type 0: a whiteout */
+	bool has_base;
+	struct vs_id base;	/* the base's tree at the path */
+};
+
+static int staged_child_cb(const char *name, const struct vs_stage_entry *e,
+			   void *arg)
+{
+	switch (e->type) {
+	case VS_STAGE_WHITEOUT:
+		dents_add(arg, name, 0);
+		break;
+	case VS_STAGE_DIR:
+		dents_add(arg, name, S_IFDIR);
+		break;
+	case VS_STAGE_SYMLINK:
+		dents_add(arg, name, S_IFLNK);
+		break;
+	default:
+		dents_add(arg, name, S_IFREG);
+		break;
+	}
+	return 0;
+}
+
+static int head_listing_load(struct fs *fs, const struct vs_head *h,
+			     const char *path, struct head_listing *l)
+{
+	struct hnode n;
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	r = head_resolve(fs, h, path, &n);
+	if (r < 0)
+		return r;
+	if (n.type != VS_ENTRY_DIR) {
+		hnode_release(&n);
+		return -ENOTDIR;
+	}
+	if (n.base_visible && n.in_base && n.bn.type == VS_ENTRY_DIR) {
+		l->has_base = true;
+		l->base = n.bn.id;
+	}
+	hnode_release(&n);
+	/* The store keeps them sorted by name, as trees are. */
+	r = vs_staging_children(fs->s, h, path, staged_child_cb, &l->staged,
+				NULL);
+	if (r < 0) {
+		dents_release(&l->staged);
+		return -to_errno(r);
+	}
+	return 0;
+}
+
+/* memcmp order, a prefix first: the order of trees and of staged keys. */
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int r = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (r)
+		return r;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/*
+ * A readdir offset of a head directory: the positions of the merge in the
+ * base (low 32 bits) and in the staged children (the bits above).  Never
+ * 0 after an entry, since each entry advances one of them.
+ */
+static off_t head_cookie(size_t bi, size_t si)
+{
+	return (off_t)(((uint64_t)si << 32) | bi);
+}
+
+/*
+ * The next entry of the merge of base (may be NULL) and staged from
+ * positions *bi, *si: a staged child replaces the base's entry of its
+ * name, a whiteout hides it.  False at the end.
+ */
+static bool head_merge_next(const struct fs_dir *base,
+			    const struct dents *staged, size_t *bi,
+			    size_t *si, const char **name, mode_t *type)
+{
+	size_t nb = base ? base->count : 0;
+
+	while (*bi < nb || *si < staged->n) {
+		const struct vs_tree_entry *b = *bi < nb ? &base->entries[*bi]
+							 : NULL;
+		const struct fs_dirent *s = *si < staged->n ? &staged->v[*si]
+							     : NULL;
+		int c = !s ? -1 : !b ? 1 : name_cmp(b->name, b->name_len,
+						      s->name, strlen(s->name));
+
+		if (c < 0) {
+			(*bi)++;
+			*name = b->name;
+			*type = dtype_of(b->type);
+			return true;
+		}
+		(*si)++;
+		if (c == 0)
+			(*bi)++;
+		if (s->type) {
+			*name = s->name;
+			*type = s->type;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True if the head directory at path lists nothing (rmdir). */
+static int head_dir_empty(struct fs *fs, const struct vs_head *h,
+			  const char *path)
+{
+	struct head_listing l;
+	const struct fs_dir *base = NULL;
+	const char *name;
+	size_t bi = 0, si = 0;
+	mode_t type;
+	int r;
+
+	r = head_listing_load(fs, h, path, &l);
+	if (r < 0)
+		return r;
+	if (l.has_base) {
+		r = fs_dircache_get(fs->dirs, &l.base, &base, NULL);
+		r = r < 0 ? -to_errno(r) : 0;
+	}
+	if (r == 0)
+		r = head_merge_next(base, &l.staged, &bi, &si, &name, &type)
+			    ? 0
+			    : 1;
+	if (base)
+		fs_dircache_put(fs->dirs, base);
+	dents_release(&l.staged);
+	return r;
+}
+
+/* --- readdir --- */
+
+/* A readdir reply being filled. */
+struct dirbuf {
+	struct fs *fs;
+	fuse_req_t req;
+	fuse_ino_t ino;
+	bool plus;
+	char *buf;
+	size_t size, used;
+};
+
+/*
+ * Adds an entry whose next offset is next; for readdirplus, t is its
+ * inode's template (published here, or freed).  False when the reply is
+ * full: the entry is left for the next call.
+ */
+static bool dirbuf_add(struct dirbuf *b, const char *name, mode_t type,
+		       off_t next, struct fs_inode *t, double etimeout)
+{
+	struct fuse_entry_param e;
+	size_t need;
+
+	if (!b->plus) {
+		struct stat st = { .st_ino = 0, .st_mode = type };
+
+		need = fuse_add_direntry(b->req, b->buf + b->used,
+					 b->size - b->used, name, &st, next);
+		if (need > b->size - b->used)
+			return false;
+		b->used += need;
+		return true;
+	}
+	if (entry_reply(b->fs, b->ino, name, t, etimeout, &e) < 0)
+		return true;	/* gone meanwhile: skip it */
+	need = fuse_add_direntry_plus(b->req, b->buf + b->used,
+				      b->size - b->used, name, &e, next);
+	if (need > b->size - b->used) {
+		fs_inode_forget(b->fs, e.ino, 1);
+		return false;
+	}
+	b->used += need;
+	return true;
+}
+
+/* As dirbuf_add, looking the entry up for readdirplus. */
+static bool dirbuf_add_lookup(struct dirbuf *b, struct fs_inode *p,
+			      const char *name, mode_t type, off_t next)
+{
+	struct fs_inode t;
+	double etimeout;
+
+	if (!b->plus)
+		return dirbuf_add(b, name, type, next, NULL, 0);
+	if (lookup_child(b->fs, p, name, &t, &etimeout) < 0)
+		return true;	/* gone meanwhile: skip it */
+	return dirbuf_add(b, name, type, next, &t, etimeout);
+}
+
+static int readdir_snap(struct dirbuf *b, struct fs_inode *i, off_t off)
+{
+	struct fs_dirstate *ds = fs_inode_dir(i);
+	const struct fs_dir *d;
+	size_t k;
+	int r;
+
+	r = fs_dircache_get(b->fs->dirs, &i->id, &d, NULL);
+	if (r < 0)
+		return -to_errno(r);
+	for (k = (size_t)off; k < d->count; k++) {
+		const struct vs_tree_entry *e = &d->entries[k];
+		struct fs_inode t;
+
+		if (b->plus)
+			snap_child(i, e, k, &t);
+		if (!dirbuf_add(b, e->name, dtype_of(e->type), (off_t)k + 1,
+				b->plus ? &t : NULL, FS_TIMEOUT_IMMUTABLE))
+			break;
+	}
+	fs_dircache_put(b->fs->dirs, d);
+	pthread_mutex_lock(&ds->lock);
+	ds->listed = true;
+	pthread_mutex_unlock(&ds->lock);
+	return 0;
+}
+
+static int readdir_head(struct dirbuf *b, struct fs_inode *i, off_t off)
+{
+	struct fs_dirstate *ds = fs_inode_dir(i);
+	const struct fs_dir *base = NULL;
+	struct head_listing l;
+	size_t bi = (uint64_t)off & 0xffffffffu, si = (uint64_t)off >> 32;
+	const char *name;
+	mode_t type;
+	int r = 0;
+
+	pthread_mutex_lock(&ds->lock);
+	if (off == 0 || !ds->kept) {
+		r = head_listing_load(b->fs, i->head, i->path, &l);
+		if (r < 0)
+			goto out;
+		fs_dents_clear(ds);
+		ds->kept = true;
+		ds->dents = l.staged.v;
+		ds->ndents = l.staged.n;
+		ds->has_base = l.has_base;
+		ds->base = l.base;
+	}
+	l.staged = (struct dents){ .v = ds->dents, .n = ds->ndents };
+	if (ds->has_base) {
+		r = fs_dircache_get(b->fs->dirs, &ds->base, &base, NULL);
+		if (r < 0) {
+			r = -to_errno(r);
+			goto out;
+		}
+	}
+	for (;;) {
+		size_t bi0 = bi, si0 = si;
+
+		if (!head_merge_next(base, &l.staged, &bi, &si, &name, &type))
+			break;
+		if (!dirbuf_add_lookup(b, i, name, type,
+				       head_cookie(bi, si))) {
+			bi = bi0;
+			si = si0;
+			break;
+		}
+	}
+	if (base)
+		fs_dircache_put(b->fs->dirs, base);
+out:
+	pthread_mutex_unlock(&ds->lock);
+	return r;
+}
+
+static int readdir_layout(struct dirbuf *b, struct fs_inode *i, off_t off)
+{
+	struct fs_dirstate *ds = fs_inode_dir(i);
+	struct dents d = { 0 };
+	size_t k;
+	int r = 0;
+
+	pthread_mutex_lock(&ds->lock);
+	if (off == 0 || !ds->kept) {
+		r = list_layout(b->fs, i, &d);
+		if (r < 0) {
+			dents_release(&d);
+			goto out;
+		}
+		fs_dents_clear(ds);
+		ds->kept = true;
+		ds->dents = d.v;
+		ds->ndents = d.n;
+	}
+	for (k = (size_t)off; k < ds->ndents; k++)
+		if (!dirbuf_add_lookup(b, i, ds->dents[k].name,
+				       ds->dents[k].type, (off_t)k + 1))
+			break;
+out:
+	pthread_mutex_unlock(&ds->lock);
+	return r;
+}
+
+/* Fills b with the entries of ino from offset off. */
+static int do_readdir(struct dirbuf *b, off_t off)
+{
+	struct fs_inode *i = fs_inode_get(b->fs, b->ino);
+
+	if (!i)
+		return -ENOENT;
+	switch (i->kind) {
+	case FS_SNAP:
+		return i->type == VS_ENTRY_DIR ? readdir_snap(b, i, off)
+					       : -ENOTDIR;
+	case FS_HEAD:
+		return readdir_head(b, i, off);
+	default:
+		return readdir_layout(b, i, off);
+	}
+}
+
+static void readdir_reply(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, bool plus)
+{
+	struct dirbuf b = {
+		.fs = fs_of(req), .req = req, .ino = ino, .plus = plus,
+		.size = size,
+	};
+	int r;
+
+	b.buf = malloc(size);
+	if (!b.buf)
+		abort();
+	r = do_readdir(&b, off);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
 }
 
 /* Valid replies: fuse_reply_err (ENOSYS: the kernel then caches listings
@@ -878,82 +1237,18 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, ENOSYS);
 }
 
-static void do_readdir_reply(fuse_req_t req, fuse_ino_t ino, size_t size,
-			     off_t off, bool plus)
-{
-	struct fs *fs = fs_of(req);
-	struct fs_inode *i = fs_inode_get(fs, ino);
-	struct dents d = { 0 };
-	char *buf;
-	size_t used = 0, k;
-	int r;
-
-	if (!i) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	pthread_mutex_lock(&i->dlock);
-	if (off == 0 || !i->dents) {
-		r = list_dir(fs, i, &d);
-		if (r < 0) {
-			for (k = 0; k < d.n; k++)
-				free(d.v[k].name);
-			free(d.v);
-			pthread_mutex_unlock(&i->dlock);
-			fuse_reply_err(req, -r);
-			return;
-		}
-		fs_dents_clear(i);
-		i->dents = d.v;
-		i->ndents = d.n;
-	}
-	buf = malloc(size);
-	if (!buf)
-		abort();
-	for (k = off; k < i->ndents; k++) {
-		const struct fs_dirent *de = &i->dents[k];
-		size_t need;
-
-		if (plus) {
-			struct fuse_entry_param e;
-
-			if (do_lookup(fs, ino, de->name, &e) < 0)
-				continue;
-			need = fuse_add_direntry_plus(req, buf + used,
-						      size - used, de->name,
-						      &e, k + 1);
-			if (need > size - used) {
-				fs_inode_forget(fs, e.ino, 1);
-				break;
-			}
-		} else {
-			struct stat st = { .st_ino = 0,
-					   .st_mode = de->type };
-
-			need = fuse_add_direntry(req, buf + used, size - used,
-						 de->name, &st, k + 1);
-			if (need > size - used)
-				break;
-		}
-		used += need;
-	}
-	pthread_mutex_unlock(&i->dlock);
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
 /* Valid replies: fuse_reply_buf, fuse_reply_data, fuse_reply_err. */
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	do_readdir_reply(req, ino, size, off, false);
+	readdir_reply(req, ino, size, off, false);
 }
 
 /* Valid replies: fuse_reply_buf, fuse_reply_data, fuse_reply_err. */
 static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	do_readdir_reply(req, ino, size, off, true);
+	readdir_reply(req, ino, size, off, true);
 }
 
 /* Valid replies: fuse_reply_readlink, fuse_reply_err. */
@@ -978,7 +1273,7 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 		id = i->id;
 		r = 0;
 	} else if (i->kind == FS_HEAD) {
-		r = head_resolve(fs, &i->head, i->path, &n);
+		r = head_resolve(fs, i->head, i->path, &n);
 		if (r == 0 && n.type != VS_ENTRY_SYMLINK)
 			r = -EINVAL;
 		if (r == 0 && n.staged) {
@@ -1100,7 +1395,7 @@ static int stage_data(struct fs *fs, struct fs_inode *i, struct hnode *n,
 	if (r == 0) {
 		e.datafile = num;
 		e.flags = n->type == VS_ENTRY_EXEC ? VS_STAGE_EXEC : 0;
-		r = vs_staging_put(fs->s, &i->head, base_of(n), i->path, &e,
+		r = vs_staging_put(fs->s, i->head, base_of(n), i->path, &e,
 				   NULL);
 		r = r < 0 ? -to_errno(r) : 0;
 	}
@@ -1115,31 +1410,48 @@ static int stage_data(struct fs *fs, struct fs_inode *i, struct hnode *n,
 /*
  * A reader that opens the files of a listed snapshot directory one after
  * another (find | xargs cat; a loader going through a shard directory)
- * finds the next ones already read, verified and decompressed: every open
- * of a file in the directory queues the first chunks of the files up to
- * SIBLINGS_AHEAD entries past the count of opens so far, in listing order.
+ * finds the next ones already read, verified and decompressed: an open of
+ * the file at position pos queues the first chunks of the files up to
+ * SIBLINGS_AHEAD positions past it.  Only while the opens follow the
+ * listing (each within SIBLINGS_AHEAD of the last): a reader in shuffled
+ * order would make every prefetch a wasted read.  Files small enough to be
+ * stored inline have no chunk to prefetch.
  */
 #define SIBLINGS_AHEAD 16
 
 static void prefetch_siblings(struct fs *fs, const struct fs_inode *i)
 {
 	struct fs_inode *p = fs_inode_get(fs, i->parent);
-	size_t until;
+	const struct fs_dir *d;
+	struct fs_dirstate *ds;
+	size_t pos = i->pos, k, until;
+	bool seq;
 
-	if (!p || p->kind != FS_SNAP)
+	if (!p || p->kind != FS_SNAP || !(ds = atomic_load(&p->dir)))
 		return;
-	pthread_mutex_lock(&p->dlock);
-	if (p->dents) {
-		until = ++p->pf_opens + SIBLINGS_AHEAD;
-		for (; p->pf_next < p->ndents && p->pf_next < until;
-		     p->pf_next++) {
-			const struct fs_dirent *de = &p->dents[p->pf_next];
+	if (fs_dircache_get(fs->dirs, &p->id, &d, NULL) < 0)
+		return;
+	pthread_mutex_lock(&ds->lock);
+	seq = ds->listed &&
+	      (ds->pf_last == 0 || (pos + SIBLINGS_AHEAD >= ds->pf_last &&
+				    pos <= ds->pf_last + SIBLINGS_AHEAD));
+	ds->pf_last = pos + 1;
+	if (seq) {
+		until = pos + 1 + SIBLINGS_AHEAD;
+		k = ds->pf_next > pos + 1 ? ds->pf_next : pos + 1;
+		for (; k < d->count && k < until; k++) {
+			const struct vs_tree_entry *e = &d->entries[k];
 
-			if (de->has_id && !vs_id_equal(&de->id, &i->id))
-				fs_cache_prefetch_file(fs->cache, &de->id);
+			if (e->type != VS_ENTRY_DIR &&
+			    e->type != VS_ENTRY_SYMLINK &&
+			    e->size > VS_FILE_INLINE_MAX &&
+			    !fs_cache_prefetch_file(fs->cache, &e->id))
+				break;
 		}
+		ds->pf_next = k;
 	}
-	pthread_mutex_unlock(&p->dlock);
+	pthread_mutex_unlock(&ds->lock);
+	fs_dircache_put(fs->dirs, d);
 }
 
 static int do_open(struct fs *fs, struct fs_inode *i,
@@ -1172,7 +1484,7 @@ static int do_open(struct fs *fs, struct fs_inode *i,
 	if (wr && fs->opts->read_only)
 		return -EROFS;
 	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &i->head, i->path, &n);
+	r = head_resolve(fs, i->head, i->path, &n);
 	if (r < 0)
 		goto out;
 	h = handle_new();
@@ -1437,7 +1749,7 @@ static int begin_new_entry(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!vs_name_valid(name, strlen(name)))
 		return -EINVAL;
 	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &(*p)->head, (*p)->path, pn);
+	r = head_resolve(fs, (*p)->head, (*p)->path, pn);
 	if (r == 0 && pn->type != VS_ENTRY_DIR) {
 		hnode_release(pn);
 		r = -ENOTDIR;
@@ -1447,7 +1759,7 @@ static int begin_new_entry(struct fs *fs, fuse_ino_t parent, const char *name,
 		return r;
 	}
 	*path = join((*p)->path, name);
-	if (head_resolve(fs, &(*p)->head, *path, &n) == 0) {
+	if (head_resolve(fs, (*p)->head, *path, &n) == 0) {
 		hnode_release(&n);
 		hnode_release(pn);
 		pthread_mutex_unlock(&fs->head_lock);
@@ -1486,7 +1798,7 @@ static int do_create(struct fs *fs, fuse_ino_t parent, const char *name,
 	}
 	se.datafile = num;
 	se.flags = (mode & S_IXUSR) ? VS_STAGE_EXEC : 0;
-	r = vs_staging_put(fs->s, &p->head, base_of(&pn), path, &se, NULL);
+	r = vs_staging_put(fs->s, p->head, base_of(&pn), path, &se, NULL);
 	if (r < 0) {
 		close(fd);
 		r = -to_errno(r);
@@ -1556,10 +1868,9 @@ static int do_make(struct fs *fs, fuse_ino_t parent, const char *name,
 		return r;
 	/* Over a removed base entry, a new directory must hide its past. */
 	if (se.type == VS_STAGE_DIR && pn.base_visible && pn.base.exists &&
-	    vs_path_lookup(fs->s, &pn.base.root.id, pn.base.root.size, path,
-			   &bn, NULL) == 0)
+	    tree_lookup(fs, &pn.base.root, path, &bn) == 0)
 		se.flags |= VS_STAGE_OPAQUE;
-	r = vs_staging_put(fs->s, &p->head, base_of(&pn), path, &se, NULL);
+	r = vs_staging_put(fs->s, p->head, base_of(&pn), path, &se, NULL);
 	r = r < 0 ? -to_errno(r) : entry_for(fs, parent, name, e);
 	end_new_entry(fs, &pn, path);
 	return r;
@@ -1605,24 +1916,18 @@ static int stage_removal(struct fs *fs, struct fs_inode *p, const char *path,
 	struct vs_stage_entry w = { .type = VS_STAGE_WHITEOUT };
 	int r;
 
-	r = vs_staging_remove(fs->s, &p->head, path, NULL);
+	r = vs_staging_remove(fs->s, p->head, path, NULL);
 	if (r == 0 && n->in_base)
-		r = vs_staging_put(fs->s, &p->head, base_of(n), path, &w, NULL);
+		r = vs_staging_put(fs->s, p->head, base_of(n), path, &w, NULL);
 	return r < 0 ? -to_errno(r) : 0;
 }
-
-struct count_ctx {
-	int n;
-};
 
 static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		     bool dir)
 {
-	struct dents d = { 0 };
-	struct fs_inode *p, *child = NULL, t;
+	struct fs_inode *p;
 	struct hnode n;
 	char *path;
-	size_t k;
 	int r;
 
 	r = writable_dir(fs, parent, &p);
@@ -1630,7 +1935,7 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		return r;
 	path = join(p->path, name);
 	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &p->head, path, &n);
+	r = head_resolve(fs, p->head, path, &n);
 	if (r < 0)
 		goto out;
 	if (!dir && n.type == VS_ENTRY_DIR)
@@ -1639,22 +1944,12 @@ static int do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
 		r = -ENOTDIR;
 	if (r == 0 && dir) {
 		/* Only an empty directory goes: list it as readdir would. */
-		tmpl_init(&t, FS_HEAD);
-		t.head = p->head;
-		t.path = path;
-		pthread_mutex_init(&t.dlock, NULL);
-		r = list_dir(fs, &t, &d);
-		pthread_mutex_destroy(&t.dlock);
-		if (r == 0 && d.n)
-			r = -ENOTEMPTY;
-		for (k = 0; k < d.n; k++)
-			free(d.v[k].name);
-		free(d.v);
+		r = head_dir_empty(fs, p->head, path);
+		r = r < 0 ? r : r ? 0 : -ENOTEMPTY;
 	}
 	if (r == 0)
 		r = stage_removal(fs, p, path, &n);
 	hnode_release(&n);
-	(void)child;
 out:
 	pthread_mutex_unlock(&fs->head_lock);
 	free(path);
@@ -1698,20 +1993,20 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		return r;
 	if (!vs_name_valid(newname, strlen(newname)))
 		return -EINVAL;
-	if (strcmp(p->head.repo.full, np->head.repo.full) ||
-	    strcmp(p->head.branch, np->head.branch))
+	if (strcmp(p->head->repo.full, np->head->repo.full) ||
+	    strcmp(p->head->branch, np->head->branch))
 		return -EXDEV;
 	src = join(p->path, name);
 	dst = join(np->path, newname);
 	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &p->head, src, &n);
+	r = head_resolve(fs, p->head, src, &n);
 	if (r < 0)
 		goto out;
 	if (n.type == VS_ENTRY_DIR) {
 		r = -EXDEV;
 		goto out_src;
 	}
-	r = head_resolve(fs, &np->head, dst, &dn);
+	r = head_resolve(fs, np->head, dst, &dn);
 	dst_exists = r == 0;
 	if (r < 0 && r != -ENOENT)
 		goto out_src;
@@ -1746,19 +2041,19 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
 		se.size = n.bn.size;
 		se.flags = n.type == VS_ENTRY_EXEC ? VS_STAGE_EXEC : 0;
 	}
-	r = vs_staging_put(fs->s, &np->head, base_of(&n), dst, &se, NULL);
+	r = vs_staging_put(fs->s, np->head, base_of(&n), dst, &se, NULL);
 	r = r < 0 ? -to_errno(r) : 0;
 	if (!n.staged)
 		vs_stage_entry_release(&se);
 	if (r == 0) {
 		/* The source entry moved: do not let the removal drop the
 		 * data file the destination now names. */
-		r = vs_staging_remove(fs->s, &p->head, src, NULL);
+		r = vs_staging_remove(fs->s, p->head, src, NULL);
 		if (r == 0 && n.in_base) {
 			struct vs_stage_entry w = { .type =
 							    VS_STAGE_WHITEOUT };
 
-			r = vs_staging_put(fs->s, &p->head, base_of(&n), src,
+			r = vs_staging_put(fs->s, p->head, base_of(&n), src,
 					   &w, NULL);
 		}
 		r = r < 0 ? -to_errno(r) : 0;
@@ -1803,7 +2098,7 @@ static int do_setattr(struct fs *fs, struct fs_inode *i, struct stat *attr,
 	if (!is_head(i) || fs->opts->read_only)
 		return -EROFS;
 	pthread_mutex_lock(&fs->head_lock);
-	r = head_resolve(fs, &i->head, i->path, &n);
+	r = head_resolve(fs, i->head, i->path, &n);
 	if (r < 0)
 		goto out;
 	if ((to_set & FUSE_SET_ATTR_SIZE)) {
@@ -1817,7 +2112,7 @@ static int do_setattr(struct fs *fs, struct fs_inode *i, struct stat *attr,
 			close(fd);
 		hnode_release(&n);
 		if (r == 0)
-			r = head_resolve(fs, &i->head, i->path, &n);
+			r = head_resolve(fs, i->head, i->path, &n);
 		if (r < 0)
 			goto out;
 	}
@@ -1833,7 +2128,7 @@ static int do_setattr(struct fs *fs, struct fs_inode *i, struct stat *attr,
 			se.size = n.bn.size;
 		}
 		se.flags = (attr->st_mode & S_IXUSR) ? VS_STAGE_EXEC : 0;
-		r = vs_staging_put(fs->s, &i->head, base_of(&n), i->path, &se,
+		r = vs_staging_put(fs->s, i->head, base_of(&n), i->path, &se,
 				   NULL);
 		r = r < 0 ? -to_errno(r) : 0;
 	}
@@ -1869,6 +2164,7 @@ static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
 {
 	struct fs_head_base b;
 	struct fs_cache_stats cs;
+	struct fs_dircache_stats ds;
 	char hex[VS_ID_HEXLEN + 1];
 
 	/*
@@ -1885,35 +2181,41 @@ static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
 	}
 	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STATS)) {
 		fs_cache_stats(fs->cache, &cs);
+		fs_dircache_stats(fs->dirs, &ds);
 		vs_buf_addf(out, "requests=%llu cache_hits=%llu "
 			    "cache_misses=%llu prefetched=%llu "
-			    "cache_bytes=%llu",
+			    "cache_bytes=%llu tree_decodes=%llu "
+			    "dir_hits=%llu dir_bytes=%llu inodes=%llu",
 			    (unsigned long long)atomic_load(&fs->requests),
 			    (unsigned long long)cs.hits,
 			    (unsigned long long)cs.misses,
 			    (unsigned long long)cs.prefetched,
-			    (unsigned long long)cs.bytes);
+			    (unsigned long long)cs.bytes,
+			    (unsigned long long)ds.decodes,
+			    (unsigned long long)ds.hits,
+			    (unsigned long long)ds.bytes,
+			    (unsigned long long)fs_inodes_count(fs));
 		return 0;
 	}
-	if (i->kind == FS_SNAP && i->snap_root) {
+	if (i->kind == FS_SNAP && i->root) {
 		if (!strcmp(name, XATTR_COMMIT)) {
-			vs_buf_addstr(out, vs_id_to_hex(&i->commit, hex));
+			vs_buf_addstr(out, vs_id_to_hex(&i->root->commit, hex));
 			return 0;
 		}
 		if (!strcmp(name, XATTR_REV)) {
-			vs_buf_addstr(out, i->rev);
+			vs_buf_addstr(out, i->root->rev);
 			return 0;
 		}
 	}
 	if (i->kind == FS_HEAD && !*i->path) {
 		if (!strcmp(name, XATTR_COMMIT)) {
-			if (head_base(fs, &i->head, &b) < 0 || !b.exists)
+			if (head_base(fs, i->head, &b) < 0 || !b.exists)
 				return -ENODATA;
 			vs_buf_addstr(out, vs_id_to_hex(&b.commit, hex));
 			return 0;
 		}
 		if (!strcmp(name, XATTR_REV)) {
-			vs_buf_addstr(out, i->head.branch);
+			vs_buf_addstr(out, i->head->branch);
 			return 0;
 		}
 	}
@@ -1950,7 +2252,7 @@ static void fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	const char *list = "";
 	size_t len = 0;
 
-	if (i && ((i->kind == FS_SNAP && i->snap_root) ||
+	if (i && ((i->kind == FS_SNAP && i->root) ||
 		  (i->kind == FS_HEAD && !*i->path))) {
 		list = both;
 		len = sizeof(both);
@@ -2034,10 +2336,10 @@ static bool change_matches(const struct fs_inode *i, void *arg)
 		return i->rkind == m->repo->kind;
 	case FS_HIST_REPO:
 	case FS_HIST_LIST:
-		return !strcmp(i->repo.full, m->repo->full);
+		return !strcmp(i->repo->full, m->repo->full);
 	case FS_HEAD:
-		return !strcmp(i->head.repo.full, m->repo->full) &&
-		       (!m->branch || !strcmp(i->head.branch, m->branch));
+		return !strcmp(i->head->repo.full, m->repo->full) &&
+		       (!m->branch || !strcmp(i->head->branch, m->branch));
 	default:
 		return false;
 	}
@@ -2061,10 +2363,12 @@ void fs_on_change(void *arg, const struct vs_repo *r, const char *branch)
 	for (k = 0; k < n; k++) {
 		struct fs_inode *i = fs_inode_get(fs, inos[k]);
 
-		if (i) {
-			pthread_mutex_lock(&i->dlock);
-			fs_dents_clear(i);
-			pthread_mutex_unlock(&i->dlock);
+		struct fs_dirstate *ds = i ? atomic_load(&i->dir) : NULL;
+
+		if (ds) {
+			pthread_mutex_lock(&ds->lock);
+			fs_dents_clear(ds);
+			pthread_mutex_unlock(&ds->lock);
 		}
 		fuse_lowlevel_notify_inval_inode(fs->se, inos[k], 0, 0);
 	}

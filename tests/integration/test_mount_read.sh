@@ -202,7 +202,7 @@ getfattr --absolute-names -d -m '^user\.varve\.' "$D/$NAME@v1" >"$OUT" 2>"$ERR" 
 expect_out_contains "user.varve.commit=\"$ID1\""
 expect_out_contains 'user.varve.rev="v1"'
 assert_eq "$(cd "$STORE" && pwd -P)" "$(getfattr --absolute-names --only-values -n user.varve.store "$MNT")" "user.varve.store of the root"
-assert_match '^requests=[0-9]+ cache_hits=[0-9]+ cache_misses=[0-9]+ prefetched=[0-9]+ cache_bytes=[0-9]+$' \
+assert_match '^requests=[0-9]+ cache_hits=[0-9]+ cache_misses=[0-9]+ prefetched=[0-9]+ cache_bytes=[0-9]+ tree_decodes=[0-9]+ dir_hits=[0-9]+ dir_bytes=[0-9]+ inodes=[0-9]+$' \
 	"$(getfattr --absolute-names --only-values -n user.varve.stats "$MNT")" "user.varve.stats of the root"
 ((  $(mount_stat "$MNT" requests) > 100 )) || fail "user.varve.stats counts fewer requests than this test made"
 rc=0
