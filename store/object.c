@@ -523,42 +523,40 @@ void vs_tree_view_release(struct vs_tree_view *v)
 
 int vs_tree_view_decode(struct vs_tree_view *v, const void *data, size_t len)
 {
-	struct vs_tree_entry *e;
+	struct vs_tree_entry *e, prev, cur;
 	struct vs_cursor c;
 	const uint8_t *name;
+	size_t n, i, names_len = 0;
 	char *names;
-	size_t n;
 	int r;
 
 	vs_tree_view_init(v);
+	/* First pass: check everything and measure the names. */
 	r = vs_tree_decode_head(&c, data, len, &n);
+	for (i = 0; r == 0 && i < n; i++) {
+		r = vs_tree_next_entry(&c, i ? &prev : NULL, &cur, &name);
+		cur.name = (char *)name;
+		prev = cur;
+		names_len += cur.name_len + 1;
+	}
+	if (r == 0 && (!vs_cursor_ok(&c) || vs_cursor_left(&c)))
+		r = VS_E_CORRUPT;
 	if (r)
 		return r;
-	/*
-	 * One block: the entries, then their names, each NUL-terminated.
-	 * Every name is preceded by at least one length byte in the input,
-	 * so the names with their NULs fit in len bytes.
-	 */
-	v->bytes = n * sizeof(*e) + len;
+	/* Second pass: the entries, then their names, in one block. */
+	v->bytes = n * sizeof(*e) + names_len;
 	v->entries = vs_xmalloc(v->bytes ? v->bytes : 1);
 	names = (char *)(v->entries + n);
+	vs_tree_decode_head(&c, data, len, &n);
 	for (; v->count < n; v->count++) {
 		e = &v->entries[v->count];
-		r = vs_tree_next_entry(&c, v->count ? e - 1 : NULL, e, &name);
-		if (r)
-			goto out_release;
+		vs_tree_next_entry(&c, v->count ? e - 1 : NULL, e, &name);
 		memcpy(names, name, e->name_len);
 		names[e->name_len] = '\0';
 		e->name = names;
 		names += e->name_len + 1;
 	}
-	r = VS_E_CORRUPT;
-	if (!vs_cursor_ok(&c) || vs_cursor_left(&c))
-		goto out_release;
 	return 0;
-out_release:
-	vs_tree_view_release(v);
-	return r;
 }
 
 /* --- metadata shared by commits and tags ---------------------------- */

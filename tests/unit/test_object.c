@@ -58,7 +58,7 @@ static void check_view(const struct vs_tree *t, int r, const void *data,
 		return;
 	}
 	assert_int_equal(v.count, t->count);
-	assert_true(v.bytes <= v.count * sizeof(*v.entries) + len);
+	assert_true(v.bytes < v.count * sizeof(*v.entries) + len);
 	for (i = 0; i < v.count; i++) {
 		const struct vs_tree_entry *a = &v.entries[i];
 
