@@ -2173,7 +2173,8 @@ static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
 	 * first entry, instead of sending one request per entry (the kernel
 	 * caches no xattr answer of a FUSE file system).
 	 */
-	if (!strncmp(name, "security.", 9))
+	if (!strncmp(name, "security.", 9) ||
+	    !strncmp(name, "system.posix_acl_", 17))
 		return -EOPNOTSUPP;
 	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STORE)) {
 		vs_buf_addstr(out, fs->s->path);
@@ -2311,8 +2312,7 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	/* The kernel then caches the absence of ACLs, which ls -l asks
 	 * for on every file. */
-	if (conn->capable & FUSE_CAP_POSIX_ACL)
-		conn->want |= FUSE_CAP_POSIX_ACL;
+	conn->want &= ~FUSE_CAP_POSIX_ACL;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* Changes come through this mount or are announced by fs_on_change;
