@@ -942,16 +942,6 @@ static int head_listing_load(struct fs *fs, const struct vs_head *h,
 	return 0;
 }
 
-/* memcmp order, a prefix first: the order of trees and of staged keys. */
-static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int r = memcmp(a, b, alen < blen ? alen : blen);
-
-	if (r)
-		return r;
-	return alen < blen ? -1 : alen > blen;
-}
-
 /*
  * A readdir offset of a head directory: the positions of the merge in the
  * base (low 32 bits) and in the staged children (the bits above).  Never
@@ -978,8 +968,10 @@ static bool head_merge_next(const struct fs_dir *base,
 							 : NULL;
 		const struct fs_dirent *s = *si < staged->n ? &staged->v[*si]
 							     : NULL;
-		int c = !s ? -1 : !b ? 1 : name_cmp(b->name, b->name_len,
-						      s->name, strlen(s->name));
+		/* Trees and staged keys are both in vs_name_cmp order. */
+		int c = !s ? -1 : !b ? 1 : vs_name_cmp(b->name, b->name_len,
+							 s->name,
+							 strlen(s->name));
 
 		if (c < 0) {
 			(*bi)++;
@@ -1476,6 +1468,14 @@ static int do_open(struct fs *fs, struct fs_inode *i,
 		}
 		fi->fh = (uintptr_t)h;
 		fi->keep_cache = 1;
+		/*
+		 * The first read follows in a moment: its chunk comes off
+		 * the disk meanwhile, while this reply and the reader's next
+		 * request travel.  Only on the inode's first open: later
+		 * ones are likely served from the kernel's page cache.
+		 */
+		if (h->f.nchunks > 0 && !atomic_exchange(&i->opened, true))
+			fs_cache_prefetch(fs->cache, &h->f.chunks[0].id);
 		prefetch_siblings(fs, i);
 		return 0;
 	}

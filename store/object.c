@@ -82,8 +82,7 @@ static void *vs_array_grow(void *p, size_t n, size_t size)
 	return vs_xreallocarray(p, vs_array_cap(n + 1), size);
 }
 
-/* memcmp order of byte strings; a proper prefix sorts first. */
-static int vs_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int vs_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	int r = memcmp(a, b, alen < blen ? alen : blen);
 

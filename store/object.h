@@ -140,6 +140,10 @@ void vs_tree_view_release(struct vs_tree_view *v);
 /* 0, VS_E_CORRUPT or VS_E_VERSION.  v is initialised by the call. */
 int vs_tree_view_decode(struct vs_tree_view *v, const void *data, size_t len);
 
+/* The order of tree entries: memcmp of the bytes, a proper prefix first.
+ * Negative, zero or positive, as memcmp. */
+int vs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
 /* True if name is a valid entry name (see note 4 of the tree format). */
 bool vs_name_valid(const char *name, size_t len);
 

@@ -328,9 +328,18 @@ static bool has_staged_below(struct build *b, const char *path)
 	return found;
 }
 
+/*
+ * A directory is built by one merge of two sorted sequences: the base
+ * tree's entries and the staged children (which vs_staging_children gives
+ * in name order).  Each step costs O(1) but for the recursion into a
+ * changed subdirectory, so a directory of N entries with S staged
+ * changes costs O(N + S), not O(N * S).
+ */
 struct merge {
 	struct build *b;
-	struct vs_tree *out;	/* entries being assembled */
+	const struct vs_tree *base;	/* sorted; may be empty */
+	size_t bi;			/* its next entry to merge */
+	struct vs_tree *out;		/* entries being assembled, in order */
 	const char *dir;
 	int r;
 };
@@ -338,19 +347,45 @@ struct merge {
 static int build_dir(struct build *b, const struct vs_id *base_tree,
 		     const char *path, struct vs_id *id, uint64_t *size);
 
-static void tree_remove(struct vs_tree *t, const char *name)
+static void child_path(struct vs_buf *p, const char *dir, const char *name,
+		       size_t len)
 {
-	size_t i;
+	vs_buf_reset(p);
+	if (*dir)
+		vs_buf_addf(p, "%s/", dir);
+	vs_buf_add(p, name, len);
+}
 
-	for (i = 0; i < t->count; i++) {
-		if (!strcmp(t->entries[i].name, name)) {
-			free(t->entries[i].name);
-			memmove(&t->entries[i], &t->entries[i + 1],
-				(t->count - i - 1) * sizeof(t->entries[0]));
-			t->count--;
-			return;
+/*
+ * Moves the base entries that sort before <name, len> (all that are left
+ * for NULL) to the output, rebuilding the directories that have staged
+ * changes below them.
+ */
+static int copy_base_until(struct merge *m, const char *name, size_t len)
+{
+	struct vs_buf sub = VS_BUF_INIT;
+	int r = 0;
+
+	while (r == 0 && m->bi < m->base->count) {
+		const struct vs_tree_entry *e = &m->base->entries[m->bi];
+		struct vs_id id = e->id;
+		uint64_t size = e->size;
+
+		if (name && vs_name_cmp(e->name, e->name_len, name, len) >= 0)
+			break;
+		m->bi++;
+		if (e->type == VS_ENTRY_DIR) {
+			child_path(&sub, m->dir, e->name, e->name_len);
+			if (has_staged_below(m->b, sub.data))
+				r = build_dir(m->b, &e->id, sub.data, &id,
+					      &size);
 		}
+		if (r == 0)
+			vs_tree_add(m->out, e->name, e->name_len, e->type, size,
+				    &id);
 	}
+	vs_buf_release(&sub);
+	return r;
 }
 
 static int merge_child(const char *name, const struct vs_stage_entry *e,
@@ -362,22 +397,26 @@ static int merge_child(const char *name, const struct vs_stage_entry *e,
 	struct vs_id id, base_id, *base = NULL;
 	enum vs_entry_type type = e->flags & VS_STAGE_EXEC ? VS_ENTRY_EXEC
 							   : VS_ENTRY_FILE;
+	size_t len = strlen(name);
 	uint64_t size = 0;
 	struct vs_file f;
-	int r = 0, fd;
+	int r, fd;
 
-	if (*m->dir)
-		vs_buf_addf(&path, "%s/", m->dir);
-	vs_buf_addstr(&path, name);
-	for (size_t i = 0; i < m->out->count; i++) {
-		if (!strcmp(m->out->entries[i].name, name) &&
-		    m->out->entries[i].type == VS_ENTRY_DIR &&
+	r = copy_base_until(m, name, len);
+	if (r < 0)
+		goto out;
+	child_path(&path, m->dir, name, len);
+	/* The base's entry of that name gives way to the staged one. */
+	if (m->bi < m->base->count &&
+	    !vs_name_cmp(m->base->entries[m->bi].name,
+			 m->base->entries[m->bi].name_len, name, len)) {
+		if (m->base->entries[m->bi].type == VS_ENTRY_DIR &&
 		    !(e->flags & VS_STAGE_OPAQUE)) {
-			base_id = m->out->entries[i].id;
+			base_id = m->base->entries[m->bi].id;
 			base = &base_id;
 		}
+		m->bi++;
 	}
-	tree_remove(m->out, name);
 	switch (e->type) {
 	case VS_STAGE_WHITEOUT:
 		goto out;
@@ -420,7 +459,7 @@ static int merge_child(const char *name, const struct vs_stage_entry *e,
 		break;
 	}
 	if (r == 0) {
-		vs_tree_add(m->out, name, strlen(name), type, size, &id);
+		vs_tree_add(m->out, name, len, type, size, &id);
 		b->prog->files_total += type != VS_ENTRY_DIR;
 	}
 out:
@@ -433,50 +472,32 @@ out:
 static int build_dir(struct build *b, const struct vs_id *base_tree,
 		     const char *path, struct vs_id *id, uint64_t *size)
 {
-	struct merge m = { .b = b, .dir = path };
-	struct vs_buf sub = VS_BUF_INIT;
-	struct vs_tree t;
+	struct vs_tree base, out;
+	struct merge m = { .b = b, .base = &base, .out = &out, .dir = path };
 	size_t i;
 	int r = 0;
 
-	vs_tree_init(&t);
+	vs_tree_init(&base);
+	vs_tree_init(&out);
 	if (base_tree) {
-		r = vs_store_read_tree(b->s, base_tree, &t, b->err);
+		r = vs_store_read_tree(b->s, base_tree, &base, b->err);
 		if (r < 0)
 			return r;
 	}
-	m.out = &t;
 	r = vs_staging_children(b->s, b->h, path, merge_child, &m, b->err);
 	if (r == 0 && m.r)
 		r = m.r;
-	/* Base directories with staged changes deeper down. */
-	for (i = 0; i < t.count && r == 0; i++) {
-		struct vs_tree_entry *e = &t.entries[i];
-		struct vs_stage_entry se;
-
-		if (e->type != VS_ENTRY_DIR)
-			continue;
-		vs_buf_reset(&sub);
-		if (*path)
-			vs_buf_addf(&sub, "%s/", path);
-		vs_buf_add(&sub, e->name, e->name_len);
-		if (vs_staging_get(b->s, b->h, sub.data, &se, NULL) == 0) {
-			vs_stage_entry_release(&se);
-			continue;	/* already merged above */
-		}
-		if (has_staged_below(b, sub.data))
-			r = build_dir(b, &e->id, sub.data, &e->id, &e->size);
-	}
+	if (r == 0)
+		r = copy_base_until(&m, NULL, 0);
 	if (r == 0) {
-		vs_tree_sort(&t);
 		*size = 0;
-		for (i = 0; i < t.count; i++)
-			if (t.entries[i].type != VS_ENTRY_SYMLINK)
-				*size += t.entries[i].size;
-		r = vs_store_write_tree(b->s, &t, id, b->err);
+		for (i = 0; i < out.count; i++)
+			if (out.entries[i].type != VS_ENTRY_SYMLINK)
+				*size += out.entries[i].size;
+		r = vs_store_write_tree(b->s, &out, id, b->err);
 	}
-	vs_tree_release(&t);
-	vs_buf_release(&sub);
+	vs_tree_release(&base);
+	vs_tree_release(&out);
 	return r;
 }
 
