@@ -110,7 +110,8 @@ struct fs_inode {
 			struct vs_id id;
 			uint64_t size;
 			uint64_t time;		/* the commit's */
-			enum vs_entry_type type;
+			uint8_t type;		/* enum vs_entry_type */
+			atomic_bool opened;	/* a file opened before */
 			uint32_t pos;		/* in the parent's listing */
 			struct fs_snap_root *root;	/* roots only, owned */
 		};
