@@ -1136,16 +1136,14 @@ static int readdir_head(struct dirbuf *b, struct fs_inode *i, off_t off)
 		}
 	}
 	for (;;) {
-		size_t bi0 = bi, si0 = si;
-
-		if (!head_merge_next(base, &l.staged, &bi, &si, &name, &type))
-			break;
-		if (!dirbuf_add_lookup(b, i, name, type,
-				       head_cookie(bi, si))) {
-			bi = bi0;
-			si = si0;
+		if (!head_merge_next(base, &l.staged, &bi, &si, &name, &type)) {
+			/* The end: what was kept for the listing can go (a
+			 * later call past it starts the merge again). */
+			fs_dents_clear(ds);
 			break;
 		}
+		if (!dirbuf_add_lookup(b, i, name, type, head_cookie(bi, si)))
+			break;
 	}
 	if (base)
 		fs_dircache_put(b->fs->dirs, base);
