@@ -44,7 +44,8 @@ static void entry_key(struct vs_buf *k, const struct vs_head *h,
 	vs_buf_addstr(k, path);
 }
 
-static void entry_encode(const struct vs_stage_entry *e, struct vs_buf *out)
+void vs_stage_entry_encode(const struct vs_stage_entry *e,
+			   struct vs_buf *out)
 {
 	vs_buf_reset(out);
 	vs_buf_addch(out, e->type);
@@ -65,8 +66,8 @@ static void entry_encode(const struct vs_stage_entry *e, struct vs_buf *out)
 	}
 }
 
-static int entry_decode(struct vs_stage_entry *e, const void *data,
-			size_t len)
+int vs_stage_entry_decode(struct vs_stage_entry *e, const void *data,
+			  size_t len)
 {
 	struct vs_cursor c;
 	const uint8_t *p;
@@ -116,7 +117,7 @@ int vs_staging_get(struct vs_store *s, const struct vs_head *h,
 	memset(e, 0, sizeof(*e));
 	entry_key(&k, h, path);
 	r = vs_kv_get(s->kv, VS_CF_STAGING, k.data, k.len, &v, err);
-	if (r == 0 && entry_decode(e, v.data, v.len) < 0)
+	if (r == 0 && vs_stage_entry_decode(e, v.data, v.len) < 0)
 		r = vs_error_set(err, VS_E_CORRUPT, "staged entry '%s' of %s@%s "
 				 "is corrupt", path, h->repo.full, h->branch);
 	vs_buf_release(&k);
@@ -164,7 +165,7 @@ int vs_staging_put(struct vs_store *s, const struct vs_head *h,
 				want->b, VS_ID_LEN);
 	}
 	entry_key(&k, h, path);
-	entry_encode(e, &v);
+	vs_stage_entry_encode(e, &v);
 	vs_kv_batch_put(b, s->kv, VS_CF_STAGING, k.data, k.len, v.data, v.len);
 	/* Logged but not synced: survives a crash of the process. */
 	r = vs_kv_write(s->kv, b, 0, err);
@@ -215,7 +216,7 @@ int vs_staging_children(struct vs_store *s, const struct vs_head *h,
 		if (klen == prefix.len ||
 		    memchr(k + prefix.len, '/', klen - prefix.len))
 			continue;
-		if (entry_decode(&e, v, vlen) < 0)
+		if (vs_stage_entry_decode(&e, v, vlen) < 0)
 			continue;
 		vs_buf_reset(&name);
 		vs_buf_add(&name, k + prefix.len, klen - prefix.len);
@@ -620,7 +621,7 @@ static int collect_datafiles(struct vs_store *s, const void *prefix,
 		size_t vlen;
 		const void *v = vs_kv_iter_value(it, &vlen);
 
-		if (entry_decode(&e, v, vlen) < 0)
+		if (vs_stage_entry_decode(&e, v, vlen) < 0)
 			continue;
 		if (e.type == VS_STAGE_DATA) {
 			if (*n == alloc) {
@@ -780,7 +781,7 @@ int vs_staging_status(struct vs_store *s, const struct vs_head *h,
 		const void *v = vs_kv_iter_value(it, &vlen);
 		bool in_base;
 
-		if (entry_decode(&e, v, vlen) < 0)
+		if (vs_stage_entry_decode(&e, v, vlen) < 0)
 			continue;
 		vs_buf_reset(&path);
 		vs_buf_add(&path, k + prefix.len, klen - prefix.len);

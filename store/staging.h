@@ -74,6 +74,19 @@ struct vs_stage_entry {
 
 void vs_stage_entry_release(struct vs_stage_entry *e);
 
+/*
+ * The value of an 'E' key (the entry encoding above).  _encode replaces
+ * out's contents; e->target must be set for VS_STAGE_SYMLINK.  _decode
+ * returns 0 or VS_E_CORRUPT (unknown type, truncated, trailing bytes) and
+ * then owns nothing; on success e->target (VS_STAGE_SYMLINK) is owned by
+ * e: free it with vs_stage_entry_release().  Decoding what _encode wrote
+ * gives the same entry.
+ */
+void vs_stage_entry_encode(const struct vs_stage_entry *e,
+			   struct vs_buf *out);
+int vs_stage_entry_decode(struct vs_stage_entry *e, const void *data,
+			  size_t len);
+
 /* A head: the branch of a repository that the mount shows writable. */
 struct vs_head {
 	struct vs_repo repo;
