@@ -89,6 +89,7 @@ int vs_stage_entry_decode(struct vs_stage_entry *e, const void *data,
 		break;
 	case VS_STAGE_SYMLINK:
 		p = vs_cursor_bytes(&c, &n);
+		c.bad |= p && memchr(p, '\0', n);	/* no NUL in a target */
 		if (p) {
 			/* Not NUL-terminated in the encoding. */
 			e->target = vs_xmemdupz(p, n);
