@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control_int.h"
 #include "fileio.h"
 #include "banned.h"
 
@@ -35,17 +36,9 @@
 #define CTL_REPLY_LEN 12
 #define CTL_FIXED_LEN 12	/* umask, argc, envc at the payload's start */
 #define CTL_STD_FDS 3
-#define CTL_MAX_FDS 4
 #define CTL_BACKLOG 64
 /* A worker waits this long for a request's bytes, and for a reply send. */
 #define CTL_IO_TIMEOUT_S 30
-
-enum ctl_req_flags {
-	CTL_REQ_QUIET = 1 << 0,
-	CTL_REQ_STORE_OPT = 1 << 1,
-	CTL_REQ_CWD_FD = 1 << 2,
-	CTL_REQ_KNOWN = CTL_REQ_QUIET | CTL_REQ_STORE_OPT | CTL_REQ_CWD_FD,
-};
 
 enum ctl_reply_flags {
 	CTL_REP_SIGPIPE = 1 << 0,
@@ -68,20 +61,6 @@ struct ctl_server {
 struct ctl_conn {
 	struct ctl_server *srv;
 	int fd;
-};
-
-/* A decoded request.  Strings point into payload. */
-struct ctl_request {
-	int fds[CTL_MAX_FDS];		/* owned; -1 once handed over */
-	int nfds;
-	uint32_t flags;
-	uint32_t umask;
-	char *payload;			/* owned */
-	const char *cwd;
-	const char *store_opt;		/* NULL without CTL_REQ_STORE_OPT */
-	uint32_t argc, envc;
-	char **argv;			/* owned array, argc + 1 entries */
-	char **envp;			/* owned array, envc + 1 entries */
 };
 
 static _Thread_local bool in_daemon;
@@ -343,8 +322,7 @@ static uint32_t take_u32(struct vs_cursor *c)
 	return p ? get_u32(p) : 0;
 }
 
-/* Decodes req->payload of len bytes.  NULL, or why it is malformed. */
-static const char *parse_payload(struct ctl_request *req, size_t len)
+const char *ctl_parse_payload(struct ctl_request *req, size_t len)
 {
 	struct vs_cursor c;
 	uint32_t i;
@@ -450,7 +428,7 @@ static int request_read(int fd, struct ctl_request *req, char *why,
 			 strerror(-r));
 		return CLI_USAGE;
 	}
-	bad = parse_payload(req, len);
+	bad = ctl_parse_payload(req, len);
 	if (bad) {
 		snprintf(why, why_size, "%s", bad);
 		return CLI_USAGE;
