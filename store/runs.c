@@ -354,18 +354,128 @@ fail:
 
 /* --- detection --------------------------------------------------------- */
 
-const char *const vs_run_providers[] = {
-	"github", "gitlab", "jenkins", "travis", "circleci",
+/*
+ * The CI providers are rows of a table (providers[] below): a new CI system
+ * is one row, no code.  A row names the provider, the variable that detects
+ * it, and for every field of the run where its value comes from.
+ *
+ * A field (struct ci_field) lists up to CI_ALTS templates; the first that
+ * expands gives the value, and a field none of whose templates expands stays
+ * "".  A template is text with ${NAME} references to variables and expands
+ * only when every variable it references is set (unset and "" are alike):
+ *
+ *   { "${GITHUB_SHA}" }                    one variable
+ *   { "${GIT_BRANCH}", "${BRANCH_NAME}" }  the first of several that is set
+ *   { "${A}/${B}" }                        a format of several variables
+ *   { "${X}", "default" }                  a variable, else a default
+ *
+ * A reference may carry a filter: ${NAME|noslash} drops the value's
+ * trailing '/'s (a base URL).  The run id's templates are
+ * single references (its message names the variable), checked by
+ * vs_run_id_valid().  The attempt comes from a variable counting attempts
+ * from 1 (.attempt) or one counting retries from 0 (.retries; attempt =
+ * retries + 1), or from neither: the provider has no attempts.
+ */
+#define CI_ALTS 3
+#define CI_VAR_MAX 64
+
+struct ci_field {
+	const char *alt[CI_ALTS];	/* templates; the first that expands */
 };
-const size_t vs_run_nproviders =
-	sizeof(vs_run_providers) / sizeof(vs_run_providers[0]);
+
+static const struct ci_provider {
+	const char *name;	/* "github": the record key's first part */
+	const char *title;	/* "GitHub Actions", for messages */
+	const char *var;	/* detected by this variable ... */
+	const char *value;	/* ... having this value; NULL: any */
+	struct ci_field run_id;
+	const char *attempt;	/* attempts counted from 1, or NULL */
+	const char *retries;	/* retries counted from 0, or NULL */
+	struct ci_field url, commit, ref, repository, workflow, job, job_id;
+} providers[] = {
+	/* GitHub Docs, "Variables reference": default environment
+	 * variables. */
+	{
+		.name = "github", .title = "GitHub Actions",
+		.var = "GITHUB_ACTIONS", .value = "true",
+		.run_id = { { "${GITHUB_RUN_ID}" } },
+		.attempt = "GITHUB_RUN_ATTEMPT",
+		.url = { { "${GITHUB_SERVER_URL|noslash}/${GITHUB_REPOSITORY}"
+			   "/actions/runs/${GITHUB_RUN_ID}" } },
+		.commit = { { "${GITHUB_SHA}" } },
+		.ref = { { "${GITHUB_REF}" } },
+		.repository = { { "${GITHUB_REPOSITORY}" } },
+		.workflow = { { "${GITHUB_WORKFLOW}" } },
+		.job = { { "${GITHUB_JOB}" } },
+	},
+	/* GitLab Docs, "Predefined CI/CD variables reference". */
+	{
+		.name = "gitlab", .title = "GitLab CI/CD",
+		.var = "GITLAB_CI", .value = "true",
+		.run_id = { { "${CI_PIPELINE_ID}" } },
+		.url = { { "${CI_PIPELINE_URL}" } },
+		.commit = { { "${CI_COMMIT_SHA}" } },
+		.ref = { { "${CI_COMMIT_REF_NAME}" } },
+		.repository = { { "${CI_PROJECT_PATH}" } },
+		.job = { { "${CI_JOB_NAME}" } },
+		.job_id = { { "${CI_JOB_ID}" } },
+	},
+	/* Jenkins User Handbook, "Using a Jenkinsfile": environment
+	 * variables (and ${JENKINS_URL}/env-vars.html); GIT_* from the Git
+	 * plugin's "Environment variables"; BRANCH_NAME from multibranch
+	 * pipelines. */
+	{
+		.name = "jenkins", .title = "Jenkins",
+		.var = "JENKINS_URL", .value = NULL,
+		.run_id = { { "${BUILD_NUMBER}", "${BUILD_ID}" } },
+		.url = { { "${BUILD_URL}" } },
+		.commit = { { "${GIT_COMMIT}" } },
+		.ref = { { "${GIT_BRANCH}", "${BRANCH_NAME}" } },
+		.repository = { { "${GIT_URL}" } },
+		.workflow = { { "${JOB_NAME}" } },
+	},
+	/* Travis CI docs, "Environment Variables": default environment
+	 * variables. */
+	{
+		.name = "travis", .title = "Travis CI",
+		.var = "TRAVIS", .value = "true",
+		.run_id = { { "${TRAVIS_BUILD_ID}" } },
+		.url = { { "${TRAVIS_BUILD_WEB_URL}" } },
+		.commit = { { "${TRAVIS_COMMIT}" } },
+		.ref = { { "${TRAVIS_BRANCH}", "${TRAVIS_TAG}" } },
+		.repository = { { "${TRAVIS_REPO_SLUG}" } },
+		.job = { { "${TRAVIS_JOB_NAME}" } },
+		.job_id = { { "${TRAVIS_JOB_ID}" } },
+	},
+	/* CircleCI docs, "Project values and variables": built-in
+	 * environment variables. */
+	{
+		.name = "circleci", .title = "CircleCI",
+		.var = "CIRCLECI", .value = "true",
+		.run_id = { { "${CIRCLE_WORKFLOW_ID}", "${CIRCLE_BUILD_NUM}" } },
+		.url = { { "${CIRCLE_BUILD_URL}" } },
+		.commit = { { "${CIRCLE_SHA1}" } },
+		.ref = { { "${CIRCLE_BRANCH}", "${CIRCLE_TAG}" } },
+		.repository = { { "${CIRCLE_PROJECT_USERNAME}/"
+				  "${CIRCLE_PROJECT_REPONAME}" } },
+		.job = { { "${CIRCLE_JOB}" } },
+		.job_id = { { "${CIRCLE_BUILD_NUM}" } },
+	},
+};
+
+#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
+
+const char *vs_run_provider_name(size_t i)
+{
+	return i < NPROVIDERS ? providers[i].name : NULL;
+}
 
 bool vs_run_provider_known(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < vs_run_nproviders; i++)
-		if (!strcmp(name, vs_run_providers[i]))
+	for (i = 0; i < NPROVIDERS; i++)
+		if (!strcmp(name, providers[i].name))
 			return true;
 	return false;
 }
@@ -373,7 +483,7 @@ bool vs_run_provider_known(const char *name)
 struct env {
 	vs_run_getenv_fn fn;
 	void *arg;
-	const char *title;	/* "GitHub Actions", for messages */
+	const struct ci_provider *p;
 	const char *detected;	/* "GITHUB_ACTIONS=true" */
 };
 
@@ -384,32 +494,6 @@ static const char *env_get(const struct env *e, const char *name)
 
 	return v && *v ? v : NULL;
 }
-
-/* Copies the first of the variables names[] that is set into *field. */
-static int env_field(const struct env *e, char **field,
-		     const char *const *names, struct vs_error *err)
-{
-	const char *v = NULL;
-
-	for (; *names; names++) {
-		v = env_get(e, *names);
-		if (v)
-			break;
-	}
-	if (!v)
-		return 0;
-	if (strlen(v) > VS_RUN_FIELD_MAX)
-		return vs_error_set(err, VS_E_INVAL, "$%s is too long (more "
-				    "than %d bytes)", *names,
-				    VS_RUN_FIELD_MAX);
-	vs_run_set(field, v);
-	return 0;
-}
-
-#define ENV1(e, field, name, err) \
-	env_field(e, field, (const char *const[]){ name, NULL }, err)
-#define ENV2(e, field, a, b, err) \
-	env_field(e, field, (const char *const[]){ a, b, NULL }, err)
 
 /* s for an error message: at most 80 bytes, non-printables as '?'. */
 static const char *quote(char out[88], const char *s)
@@ -426,40 +510,202 @@ static const char *quote(char out[88], const char *s)
 	return out;
 }
 
-/* The run id from the first of names that is set. */
-static int env_run_id(const struct env *e, struct vs_run *r,
-		      const char *const *names, struct vs_error *err)
+/*
+ * The next ${NAME|filter} reference in *tpl: its name into name, its filter
+ * (or NULL) into *filter and *flen; *tpl moves past it, and *lit and
+ * *llen get the literal text before it.  false at the end (the rest is
+ * *lit).
+ */
+static bool tpl_next(const char **tpl, const char **lit, size_t *llen,
+		     char name[CI_VAR_MAX], const char **filter, size_t *flen)
 {
-	const char *const *n;
-	const char *v = NULL;
-	char q[88];
+	const char *ref = strstr(*tpl, "${"), *end, *bar;
+	size_t n;
 
-	for (n = names; *n; n++) {
-		v = env_get(e, *n);
-		if (v)
-			break;
+	*lit = *tpl;
+	if (!ref) {
+		*llen = strlen(*tpl);
+		*tpl += *llen;
+		return false;
 	}
-	if (!v)
+	*llen = (size_t)(ref - *tpl);
+	ref += 2;
+	end = strchr(ref, '}');
+	assert(end);	/* the table is ours: a typo is a bug */
+	bar = memchr(ref, '|', (size_t)(end - ref));
+	n = (size_t)((bar ? bar : end) - ref);
+	assert(n > 0 && n < CI_VAR_MAX);
+	memcpy(name, ref, n);
+	name[n] = '\0';
+	*filter = bar ? bar + 1 : NULL;
+	*flen = bar ? (size_t)(end - bar - 1) : 0;
+	*tpl = end + 1;
+	return true;
+}
+
+static bool filter_is(const char *filter, size_t flen, const char *want)
+{
+	return strlen(want) == flen && !memcmp(filter, want, flen);
+}
+
+/* True if tpl is one plain reference "${NAME}"; NAME into name. */
+static bool tpl_single(const char *tpl, char name[CI_VAR_MAX])
+{
+	const char *lit, *filter;
+	size_t llen, flen;
+
+	return tpl_next(&tpl, &lit, &llen, name, &filter, &flen) &&
+	       llen == 0 && !filter && !*tpl;
+}
+
+/* Expands tpl into out (reset first); false if a variable it names is
+ * not set. */
+static bool tpl_expand(const struct env *e, const char *tpl,
+		       struct vs_buf *out)
+{
+	const char *lit, *filter, *v;
+	char name[CI_VAR_MAX];
+	size_t llen, flen, n;
+
+	vs_buf_reset(out);
+	while (tpl_next(&tpl, &lit, &llen, name, &filter, &flen)) {
+		vs_buf_add(out, lit, llen);
+		v = env_get(e, name);
+		if (!v)
+			return false;
+		n = strlen(v);
+		if (filter && filter_is(filter, flen, "noslash")) {
+			while (n && v[n - 1] == '/')
+				n--;
+		} else {
+			assert(!filter);	/* no other filter */
+		}
+		vs_buf_add(out, v, n);
+	}
+	vs_buf_add(out, lit, llen);
+	return true;
+}
+
+/* Whether name is one of the run id's variables (whose values are short). */
+static bool is_run_id_var(const struct ci_provider *p, const char *name)
+{
+	char id[CI_VAR_MAX];
+	size_t i;
+
+	for (i = 0; i < CI_ALTS && p->run_id.alt[i]; i++)
+		if (tpl_single(p->run_id.alt[i], id) && !strcmp(id, name))
+			return true;
+	return false;
+}
+
+/* The error for a value of tpl longer than VS_RUN_FIELD_MAX: it names the
+ * variables that can make it long (all but the run id's). */
+static int too_long(const struct env *e, const char *tpl,
+		    struct vs_error *err)
+{
+	const char *t, *lit, *filter, *names[8];
+	char name[CI_VAR_MAX], list[8][CI_VAR_MAX];
+	struct vs_buf msg = VS_BUF_INIT;
+	size_t llen, flen, i, n = 0, all = 0;
+	int rc;
+
+	for (t = tpl; all < 8 && tpl_next(&t, &lit, &llen, name, &filter,
+					  &flen);)
+		memcpy(list[all++], name, CI_VAR_MAX);
+	for (i = 0; i < all; i++)
+		if (!is_run_id_var(e->p, list[i]))
+			names[n++] = list[i];
+	if (n == 0)
+		for (i = 0; i < all; i++)
+			names[n++] = list[i];
+	if (n == 1) {
+		rc = vs_error_set(err, VS_E_INVAL, "$%s is too long (more "
+				  "than %d bytes)", names[0],
+				  VS_RUN_FIELD_MAX);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		vs_buf_addf(&msg, "%s$%s", i == 0 ? "" : i + 1 < n ? ", " :
+			    " and ", names[i]);
+	rc = vs_error_set(err, VS_E_INVAL, "%s are too long", msg.data);
+out:
+	vs_buf_release(&msg);
+	return rc;
+}
+
+/* A field is composed when one of its templates is more than one plain
+ * reference. */
+static bool field_composed(const struct ci_field *f)
+{
+	char name[CI_VAR_MAX];
+	size_t i;
+
+	for (i = 0; i < CI_ALTS && f->alt[i]; i++)
+		if (!tpl_single(f->alt[i], name))
+			return true;
+	return false;
+}
+
+/* *field from the first template of f that expands, if any. */
+static int fill_field(const struct env *e, const struct ci_field *f,
+		      char **field, struct vs_buf *tmp, struct vs_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < CI_ALTS && f->alt[i]; i++) {
+		if (!tpl_expand(e, f->alt[i], tmp))
+			continue;
+		if (tmp->len > VS_RUN_FIELD_MAX)
+			return too_long(e, f->alt[i], err);
+		vs_run_set(field, tmp->data);
+		return 0;
+	}
+	return 0;
+}
+
+/* The run id from the first of its variables that is set. */
+static int fill_run_id(const struct env *e, struct vs_run *r,
+		       struct vs_error *err)
+{
+	const struct ci_field *f = &e->p->run_id;
+	char name[CI_VAR_MAX], q[88];
+	const char *v = NULL;
+	size_t i;
+
+	for (i = 0; i < CI_ALTS && f->alt[i] && !v; i++) {
+		bool single = tpl_single(f->alt[i], name);
+
+		assert(single);	/* a run id is one variable */
+		(void)single;
+		v = env_get(e, name);
+	}
+	if (!v) {
+		(void)tpl_single(f->alt[0], name);
 		return vs_error_set(err, VS_E_INVAL, "%s detected (%s) but "
 				    "$%s is not set: cannot name the run",
-				    e->title, e->detected, names[0]);
+				    e->p->title, e->detected, name);
+	}
 	if (!vs_run_id_valid(v))
 		return vs_error_set(err, VS_E_INVAL, "invalid run id '%s' in "
 				    "$%s (expected 1-%d of A-Z a-z 0-9 . _ -, "
 				    "starting with a letter or digit)",
-				    quote(q, v), *n, VS_RUN_ID_MAX);
+				    quote(q, v), name, VS_RUN_ID_MAX);
 	vs_run_set(&r->run_id, v);
 	return 0;
 }
 
-static int env_attempt(const struct env *e, struct vs_run *r,
-		       const char *name, struct vs_error *err)
+/* The attempt from .attempt (1, 2, ...) or .retries (0, 1, ...). */
+static int fill_attempt(const struct env *e, struct vs_run *r,
+			struct vs_error *err)
 {
-	const char *v = env_get(e, name);
+	bool retries = e->p->retries != NULL;
+	const char *name = retries ? e->p->retries : e->p->attempt;
+	const char *v = name ? env_get(e, name) : NULL;
 	uint64_t n = 0;
 	char q[88];
 	size_t i;
 
+	assert(!(e->p->attempt && e->p->retries));
 	if (!v)
 		return 0;
 	for (i = 0; v[i]; i++) {
@@ -467,208 +713,95 @@ static int env_attempt(const struct env *e, struct vs_run *r,
 			goto bad;
 		n = n * 10 + (uint64_t)(v[i] - '0');
 	}
+	if (retries)
+		n++;
 	if (n == 0)
 		goto bad;
 	r->attempt = n;
 	return 0;
 bad:
-	return vs_error_set(err, VS_E_INVAL, "invalid attempt '%s' in $%s "
-			    "(expected a positive number)", quote(q, v), name);
+	return vs_error_set(err, VS_E_INVAL, "invalid %s '%s' in $%s "
+			    "(expected a %s number)", retries ?
+			    "retry count" : "attempt", quote(q, v), name,
+			    retries ? "non-negative" : "positive");
 }
 
-static int fill_github(struct vs_run *r, const struct env *e,
-		       struct vs_error *err)
+/*
+ * Every field of r from e->p's row.  Fields straight from one variable go
+ * before composed ones, so that a variable too long on its own is named as
+ * such rather than through a value made from it.
+ */
+static int fill_run(const struct env *e, struct vs_run *r,
+		    struct vs_error *err)
 {
-	const char *server = env_get(e, "GITHUB_SERVER_URL");
-	const char *repo = env_get(e, "GITHUB_REPOSITORY");
-	struct vs_buf url = VS_BUF_INIT;
-	int rc;
+	const struct ci_provider *p = e->p;
+	const struct ci_field *specs[] = { &p->url, &p->commit, &p->ref,
+					   &p->repository, &p->workflow,
+					   &p->job, &p->job_id };
+	char **fields[] = { &r->url, &r->commit, &r->ref, &r->repository,
+			    &r->workflow, &r->job, &r->job_id };
+	struct vs_buf tmp = VS_BUF_INIT;
+	int composed, rc;
+	size_t i;
 
-	rc = env_run_id(e, r, (const char *const[]){ "GITHUB_RUN_ID", NULL },
-			err);
+	rc = fill_run_id(e, r, err);
 	if (rc == 0)
-		rc = env_attempt(e, r, "GITHUB_RUN_ATTEMPT", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->commit, "GITHUB_SHA", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->ref, "GITHUB_REF", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->repository, "GITHUB_REPOSITORY", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->workflow, "GITHUB_WORKFLOW", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job, "GITHUB_JOB", err);
-	if (rc == 0 && server && repo) {
-		size_t slen = strlen(server);
-
-		while (slen && server[slen - 1] == '/')
-			slen--;
-		vs_buf_addf(&url, "%.*s/%s/actions/runs/%s", (int)slen,
-			    server, repo, r->run_id);
-		if (url.len > VS_RUN_FIELD_MAX)
-			rc = vs_error_set(err, VS_E_INVAL, "$GITHUB_SERVER_URL "
-					  "and $GITHUB_REPOSITORY are too "
-					  "long");
-		else
-			vs_run_set(&r->url, url.data);
-	}
-	vs_buf_release(&url);
+		rc = fill_attempt(e, r, err);
+	for (composed = 0; composed < 2 && rc == 0; composed++)
+		for (i = 0; i < sizeof(specs) / sizeof(specs[0]) && rc == 0;
+		     i++)
+			if (field_composed(specs[i]) == (composed == 1))
+				rc = fill_field(e, specs[i], fields[i], &tmp,
+						err);
+	vs_buf_release(&tmp);
 	return rc;
 }
 
-static int fill_gitlab(struct vs_run *r, const struct env *e,
-		       struct vs_error *err)
+/* "no CI run detected: none of GITHUB_ACTIONS, ... is set ...". */
+static int not_detected(const struct env *e, struct vs_error *err)
 {
+	struct vs_buf msg = VS_BUF_INIT;
+	size_t i;
 	int rc;
 
-	rc = env_run_id(e, r, (const char *const[]){ "CI_PIPELINE_ID", NULL },
-			err);
-	if (rc == 0)
-		rc = ENV1(e, &r->url, "CI_PIPELINE_URL", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->commit, "CI_COMMIT_SHA", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->ref, "CI_COMMIT_REF_NAME", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->repository, "CI_PROJECT_PATH", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job, "CI_JOB_NAME", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job_id, "CI_JOB_ID", err);
+	vs_buf_addstr(&msg, "no CI run detected: none of ");
+	for (i = 0; i < NPROVIDERS; i++)
+		vs_buf_addf(&msg, "%s%s", i ? ", " : "", providers[i].var);
+	vs_buf_addf(&msg, " is set%s (--ci works in ", env_get(e, "CI") ?
+		    " (CI is, but names no provider varve knows)" : "");
+	for (i = 0; i < NPROVIDERS; i++)
+		vs_buf_addf(&msg, "%s%s", i == 0 ? "" : i + 1 < NPROVIDERS ?
+			    ", " : " and ", providers[i].title);
+	vs_buf_addch(&msg, ')');
+	rc = vs_error_set(err, VS_E_NOTFOUND, "%s", msg.data);
+	vs_buf_release(&msg);
 	return rc;
 }
-
-static int fill_jenkins(struct vs_run *r, const struct env *e,
-			struct vs_error *err)
-{
-	int rc;
-
-	rc = env_run_id(e, r,
-			(const char *const[]){ "BUILD_NUMBER", "BUILD_ID",
-					       NULL },
-			err);
-	if (rc == 0)
-		rc = ENV1(e, &r->url, "BUILD_URL", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->commit, "GIT_COMMIT", err);
-	if (rc == 0)
-		rc = ENV2(e, &r->ref, "GIT_BRANCH", "BRANCH_NAME", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->repository, "GIT_URL", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->workflow, "JOB_NAME", err);
-	return rc;
-}
-
-static int fill_travis(struct vs_run *r, const struct env *e,
-		       struct vs_error *err)
-{
-	int rc;
-
-	rc = env_run_id(e, r,
-			(const char *const[]){ "TRAVIS_BUILD_ID", NULL }, err);
-	if (rc == 0)
-		rc = ENV1(e, &r->url, "TRAVIS_BUILD_WEB_URL", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->commit, "TRAVIS_COMMIT", err);
-	if (rc == 0)
-		rc = ENV2(e, &r->ref, "TRAVIS_BRANCH", "TRAVIS_TAG", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->repository, "TRAVIS_REPO_SLUG", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job, "TRAVIS_JOB_NAME", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job_id, "TRAVIS_JOB_ID", err);
-	return rc;
-}
-
-static int fill_circleci(struct vs_run *r, const struct env *e,
-			 struct vs_error *err)
-{
-	const char *user = env_get(e, "CIRCLE_PROJECT_USERNAME");
-	const char *name = env_get(e, "CIRCLE_PROJECT_REPONAME");
-	struct vs_buf repo = VS_BUF_INIT;
-	int rc;
-
-	rc = env_run_id(e, r,
-			(const char *const[]){ "CIRCLE_WORKFLOW_ID",
-					       "CIRCLE_BUILD_NUM", NULL },
-			err);
-	if (rc == 0)
-		rc = ENV1(e, &r->url, "CIRCLE_BUILD_URL", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->commit, "CIRCLE_SHA1", err);
-	if (rc == 0)
-		rc = ENV2(e, &r->ref, "CIRCLE_BRANCH", "CIRCLE_TAG", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job, "CIRCLE_JOB", err);
-	if (rc == 0)
-		rc = ENV1(e, &r->job_id, "CIRCLE_BUILD_NUM", err);
-	if (rc == 0 && user && name) {
-		vs_buf_addf(&repo, "%s/%s", user, name);
-		if (repo.len > VS_RUN_FIELD_MAX)
-			rc = vs_error_set(err, VS_E_INVAL, "$CIRCLE_PROJECT_"
-					  "USERNAME and $CIRCLE_PROJECT_"
-					  "REPONAME are too long");
-		else
-			vs_run_set(&r->repository, repo.data);
-	}
-	vs_buf_release(&repo);
-	return rc;
-}
-
-static const struct provider {
-	const char *name;
-	const char *title;
-	const char *var;
-	const char *value;	/* NULL: any non-empty value */
-	int (*fill)(struct vs_run *r, const struct env *e,
-		    struct vs_error *err);
-} providers[] = {
-	{ "github", "GitHub Actions", "GITHUB_ACTIONS", "true", fill_github },
-	{ "gitlab", "GitLab CI/CD", "GITLAB_CI", "true", fill_gitlab },
-	{ "jenkins", "Jenkins", "JENKINS_URL", NULL, fill_jenkins },
-	{ "travis", "Travis CI", "TRAVIS", "true", fill_travis },
-	{ "circleci", "CircleCI", "CIRCLECI", "true", fill_circleci },
-};
-
-_Static_assert(sizeof(providers) / sizeof(providers[0]) ==
-		       sizeof(vs_run_providers) / sizeof(vs_run_providers[0]),
-	       "every provider is listed in vs_run_providers");
 
 int vs_run_from_env(struct vs_run *run, vs_run_getenv_fn getenv_fn,
 		    void *arg, uint64_t now, struct vs_error *err)
 {
 	struct env e = { .fn = getenv_fn, .arg = arg };
-	const struct provider *p = NULL;
 	char detected[64];
 	size_t i;
 	int rc;
 
 	vs_run_init(run);
-	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+	for (i = 0; i < NPROVIDERS && !e.p; i++) {
 		const char *v = env_get(&e, providers[i].var);
 
-		if (v && (!providers[i].value || !strcmp(v, providers[i].value))) {
-			p = &providers[i];
-			break;
-		}
+		if (v && (!providers[i].value ||
+			  !strcmp(v, providers[i].value)))
+			e.p = &providers[i];
 	}
-	if (!p)
-		return vs_error_set(err, VS_E_NOTFOUND, "no CI run detected: "
-				    "none of GITHUB_ACTIONS, GITLAB_CI, "
-				    "JENKINS_URL, TRAVIS, CIRCLECI is set%s "
-				    "(--ci works in GitHub Actions, GitLab "
-				    "CI/CD, Jenkins, Travis CI and CircleCI)",
-				    env_get(&e, "CI") ? " (CI is, but names "
-				    "no provider varve knows)" : "");
-	snprintf(detected, sizeof(detected), "%s%s%s", p->var,
-		 p->value ? "=" : " is set", p->value ? p->value : "");
-	e.title = p->title;
+	if (!e.p)
+		return not_detected(&e, err);
+	snprintf(detected, sizeof(detected), "%s%s%s", e.p->var,
+		 e.p->value ? "=" : " is set", e.p->value ? e.p->value : "");
 	e.detected = detected;
-	vs_run_set(&run->provider, p->name);
+	vs_run_set(&run->provider, e.p->name);
 	run->time = now;
-	rc = p->fill(run, &e, err);
+	rc = fill_run(&e, run, err);
 	if (rc < 0)
 		vs_run_release(run);
 	return rc;

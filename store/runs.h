@@ -159,10 +159,10 @@ char *vs_run_default_tag(const struct vs_run *r,
 /* Looks up an environment variable; NULL if unset. */
 typedef const char *(*vs_run_getenv_fn)(void *arg, const char *name);
 
-/* The providers vs_run_from_env knows, in detection order. */
-extern const char *const vs_run_providers[];
-extern const size_t vs_run_nproviders;
-/* True if name is one of vs_run_providers. */
+/* The name of the i-th provider vs_run_from_env knows ("github", ...), in
+ * detection order; NULL past the last.  A static string. */
+const char *vs_run_provider_name(size_t i);
+/* True if name is one of those providers. */
 bool vs_run_provider_known(const char *name);
 
 /*

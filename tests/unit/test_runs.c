@@ -337,7 +337,23 @@ static void test_key(void **state)
 	assert_false(vs_run_id_valid(
 		"01234567890123456789012345678901234567890123456789012345678901234"));
 	assert_true(vs_run_provider_known("circleci"));
-	assert_false(vs_run_provider_known("buildkite"));
+	assert_false(vs_run_provider_known("drone"));
+	assert_false(vs_run_provider_known(""));
+	/* Every provider's name is a valid key part, known, listed once. */
+	{
+		const char *name;
+		size_t i, j;
+
+		for (i = 0; (name = vs_run_provider_name(i)) != NULL; i++) {
+			assert_true(vs_run_provider_valid(name));
+			assert_true(vs_run_provider_known(name));
+			for (j = 0; j < i; j++)
+				assert_string_not_equal(name,
+							vs_run_provider_name(j));
+		}
+		assert_true(i >= 5);
+		assert_string_equal(vs_run_provider_name(0), "github");
+	}
 	assert_string_equal(vs_run_role_name(VS_RUN_USED), "used");
 	assert_string_equal(vs_run_role_name(VS_RUN_PRODUCED), "produced");
 }
