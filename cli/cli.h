@@ -9,8 +9,8 @@
  *     repeats or arguments are unbounded); print only to ctx->out /
  *     ctx->err; open the store with cli_store(); return CLI_OK, CLI_FAIL
  *     or cli_usage(ctx, ...).
- *  2. Declare it below and add a row to the commands[] table in cli/main.c
- *     (name, function, usage line, one-line summary, flags).
+ *  2. Declare it below and add a row to the commands[] table in
+ *     cli/commands.c (name, function, usage line, one-line summary, flags).
  *  3. Document it in README.md, with its --json shape if it has one.
  *  4. Add integration tests in tests/integration/, bad input included.
  *
@@ -241,8 +241,13 @@ int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv);
 int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock,
 		      const char *dir);
 
+/* --- the command table, running a command, help (commands.c) -------------- */
+
 /* Runs argv (argv[0] = command name) in ctx; returns the exit status. */
 int cli_run(struct cmd_ctx *ctx, int argc, char **argv);
+/* The command called name, or NULL.  Points into the static table. */
 const struct cli_command *cli_find_command(const char *name);
+/* 'varve help': the global usage and every command's summary, to f. */
+void cli_print_overview(FILE *f);
 
 #endif
