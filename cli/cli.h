@@ -5,14 +5,23 @@
  * How to add a command:
  *  1. Write `int cmd_<name>(struct cmd_ctx *ctx, int argc, char **argv)` in
  *     the cli/cmd_<group>.c file it belongs to; argv[0] is the command name.
- *     Parse options with cli_parse() (or cli_getopt() when an option
- *     repeats or arguments are unbounded); print only to ctx->out /
- *     ctx->err; open the store with cli_store(); return CLI_OK, CLI_FAIL
- *     or cli_usage(ctx, ...).
- *  2. Declare it below and add a row to the commands[] table in
- *     cli/commands.c (name, function, usage line, one-line summary, flags).
+ *     Just above it, define `const struct cli_opt cmd_<name>_opts[]`: one
+ *     row per option (long and short name, the value's name, id, flags and
+ *     a help line), ended by { 0 }.  Parse with exactly that table, through
+ *     cli_parse() (or cli_getopt() when an option repeats or arguments are
+ *     unbounded).  Print only to ctx->out / ctx->err; open the store with
+ *     cli_store() or cli_store_read(); return CLI_OK, CLI_FAIL or
+ *     cli_usage(ctx, ...).
+ *  2. Declare both below and add a row to the commands[] table in
+ *     cli/commands.c: name, function, options table, the forms of its
+ *     arguments, a one-line summary, more help or NULL, flags.  The usage
+ *     line and `varve help <name>` (= `varve <name> --help`) are generated
+ *     from that row and the options table, so an option is described only
+ *     in its own row: the help text never lists options by hand.
  *  3. Document it in README.md, with its --json shape if it has one.
  *  4. Add integration tests in tests/integration/, bad input included.
+ *     test_help.sh already checks that the help lists each option and the
+ *     command accepts it; test_control's help test checks the tables.
  *
  * A command never writes to the process's stdout/stderr or reads global
  * state such as getenv(): the daemon runs the very same function for a
@@ -59,13 +68,46 @@ struct cmd_ctx {
 	const atomic_bool *cancel;
 };
 
+/* --- options -------------------------------------------------------------- */
+
+enum cli_opt_flags {
+	CLI_OPT_REPEAT = 1 << 0,	/* may be given again: "[--x V]..." */
+	CLI_OPT_SHORT = 1 << 1,		/* usage shows -x, not --long */
+};
+
+/*
+ * One option of a command: what the parser accepts and what the help says
+ * about it, in one row.  A table of them ends with { 0 }.
+ */
+struct cli_opt {
+	const char *long_name;	/* without "--", or NULL */
+	char short_name;	/* or 0 */
+	const char *arg;	/* the value's name ("DIR"); NULL: a flag */
+	int id;			/* returned by cli_getopt, > 0 */
+	unsigned flags;		/* enum cli_opt_flags */
+	const char *help;	/* what it does, wrapped when printed */
+};
+
+/* --- commands ------------------------------------------------------------- */
+
+#define CLI_MAX_FORMS 3
+
+/*
+ * A command: a row of the table in cli/commands.c.  Its usage line is built
+ * from forms[] and opts: each form (the arguments of one way to call it,
+ * e.g. "REV[:PATH] DIR", or "--lock FILE DIR" for an option that makes a
+ * form of its own) followed by every option that no form names, as
+ * "[--opt ARG]".  Its help adds the summary, the help text and one line per
+ * option.
+ */
 struct cli_command {
 	const char *name;
 	int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
-	const char *usage;	/* after "usage: varve " */
-	const char *summary;
-	const char *help;	/* option details, may be NULL */
-	unsigned flags;
+	const struct cli_opt *opts;	/* the table fn parses with */
+	const char *forms[CLI_MAX_FORMS];	/* { NULL }: no arguments */
+	const char *summary;		/* one line, for 'varve help' */
+	const char *help;		/* more, or NULL; no option details */
+	unsigned flags;			/* enum cli_command_flags */
 };
 
 enum cli_command_flags {
@@ -87,8 +129,6 @@ void cli_warn(struct cmd_ctx *ctx, const char *fmt, ...)
 /* Prints "varve: error: <fmt>" and the usage line; returns CLI_USAGE. */
 int cli_usage(struct cmd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Full help of a command to f. */
-void cli_print_help(FILE *f, const struct cli_command *cmd);
 
 /*
  * How long the command waits for the store ($VARVE_LOCK_WAIT seconds, else
@@ -116,13 +156,6 @@ int cli_store_locate(struct cmd_ctx *ctx, char **dir, struct vs_error *e);
 char *cli_store_dir(struct cmd_ctx *ctx);
 
 /* --- option parsing (reentrant; the daemon runs commands in threads) ---- */
-
-struct cli_opt {
-	const char *long_name;	/* without "--", or NULL */
-	char short_name;	/* or 0 */
-	bool has_arg;
-	int id;			/* returned by cli_getopt, > 0 */
-};
 
 struct cli_args {
 	int argc;
@@ -209,31 +242,57 @@ void cli_progress_update(struct cli_progress *p, uint64_t files_done,
 /* Clears the line. */
 void cli_progress_done(struct cli_progress *p);
 
-/* --- commands -------------------------------------------------------------- */
+/* --- the commands (cmd_*.c) and their options ----------------------------- */
 
+extern const struct cli_opt cmd_init_opts[];
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_create_opts[];
 int cmd_create(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_list_opts[];
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_stats_opts[];
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_verify_opts[];
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_commit_opts[];
 int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_checkout_opts[];
 int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_log_opts[];
 int cmd_log(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_show_opts[];
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_ls_opts[];
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_cat_opts[];
 int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_diff_opts[];
 int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_branch_opts[];
 int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv);
+/* Both forms of tag: plain, and --ci (cli_tag_ci). */
+extern const struct cli_opt cmd_tag_opts[];
 int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_mount_opts[];
 int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_umount_opts[];
 int cmd_umount(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_status_opts[];
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_reset_opts[];
 int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_tags_opts[];
 int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_runs_opts[];
 int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv);
+/* The options of `run show`, its only subcommand. */
+extern const struct cli_opt cmd_run_opts[];
 int cmd_run(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_lineage_opts[];
 int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_pin_opts[];
 int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_lock_opts[];
 int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv);
 /* `tag --ci (--used|--produced) REV [NAME]`, called by cmd_tag (cmd_ci.c). */
 int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv);
@@ -247,6 +306,16 @@ int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock,
 int cli_run(struct cmd_ctx *ctx, int argc, char **argv);
 /* The command called name, or NULL.  Points into the static table. */
 const struct cli_command *cli_find_command(const char *name);
+/* The whole table (static), its length in *n: for 'varve help' and tests. */
+const struct cli_command *cli_commands(size_t *n);
+
+/* "usage: varve <each form and its options>\n" to f. */
+void cli_print_usage(FILE *f, const struct cli_command *cmd);
+/*
+ * The help of a command to f: its usage line, summary, help text and one
+ * line per option, from its row and options table.
+ */
+void cli_print_help(FILE *f, const struct cli_command *cmd);
 /* 'varve help': the global usage and every command's summary, to f. */
 void cli_print_overview(FILE *f);
 

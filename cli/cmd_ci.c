@@ -95,20 +95,15 @@ static const char *or_dash(const char *s)
 
 /* --- tag --ci ---------------------------------------------------------------- */
 
+/* `tag` as its usage errors show it once --ci is given. */
 static const struct cli_command tag_ci_command = {
-	"tag", cmd_tag, "tag --ci (--used|--produced) REV [NAME] [-m MSG]",
+	"tag", cmd_tag, cmd_tag_opts,
+	{ "--ci (--used|--produced) REV [NAME]" },
 	"Tag a snapshot with the CI run that used or produced it.", NULL, 0,
 };
 
 int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "ci", 0, false, 'c' },
-		{ "used", 0, false, 'u' },
-		{ "produced", 0, false, 'p' },
-		{ "message", 'm', true, 'm' },
-		{ 0 },
-	};
 	struct vs_run_tag_opts to = { 0 };
 	struct vs_error e = { 0 };
 	struct vs_rev rev = { 0 };
@@ -122,7 +117,7 @@ int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv)
 	int n, r;
 
 	ctx->cmd = &tag_ci_command;
-	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_tag_opts, 2, &cl))
 		return CLI_USAGE;
 	ci = cl.opt['c'] != NULL;
 	used = cl.opt['u'] != NULL;
@@ -235,12 +230,13 @@ static int tag_print(const char *name, const struct vs_tag *t, void *arg)
 	return 0;
 }
 
+const struct cli_opt cmd_tags_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
+	{ 0 },
+};
+
 int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct tags_out to = { .ctx = ctx };
 	struct vs_error e = { 0 };
 	struct vs_repo repo;
@@ -250,7 +246,7 @@ int cmd_tags(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_tags_opts, 1, &cl))
 		return CLI_USAGE;
 	repo_arg = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -324,13 +320,15 @@ static void run_list_release(struct run_list *l)
 	free(l->items);
 }
 
+const struct cli_opt cmd_runs_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
+	{ "provider", 0, "P", 'p', 0,
+	  "only github, gitlab, jenkins, travis or circleci" },
+	{ 0 },
+};
+
 int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ "provider", 0, true, 'p' },
-		{ 0 },
-	};
 	struct run_list l = { 0 };
 	struct vs_error e = { 0 };
 	const char *provider = NULL;
@@ -341,7 +339,7 @@ int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 0, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_runs_opts, 0, &cl))
 		return CLI_USAGE;
 	json = cl.opt['j'] != NULL;
 	provider = cl.opt['p'];
@@ -413,12 +411,13 @@ static void print_snaps(FILE *f, const char *title,
 	}
 }
 
+const struct cli_opt cmd_run_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
+	{ 0 },
+};
+
 static int run_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	const char *key_arg = NULL;
 	struct vs_store *s;
@@ -429,7 +428,7 @@ static int run_show(struct cmd_ctx *ctx, int argc, char **argv)
 	int r;
 	FILE *f = ctx->out;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_run_opts, 1, &cl))
 		return CLI_USAGE;
 	key_arg = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -572,12 +571,13 @@ static void lineage_print(FILE *f, const struct vs_lineage_node *n,
 	}
 }
 
+const struct cli_opt cmd_lineage_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
+	{ 0 },
+};
+
 int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct vs_lineage_node root;
 	struct vs_error e = { 0 };
 	struct vs_rev rev = { 0 };
@@ -588,7 +588,7 @@ int cmd_lineage(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_lineage_opts, 1, &cl))
 		return CLI_USAGE;
 	rev_arg = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -626,12 +626,13 @@ out:
 
 /* --- pin, lock, checkout --lock --------------------------------------------- */
 
+const struct cli_opt cmd_pin_opts[] = {
+	{ "lock", 0, "FILE", 'l', 0, "the lock file (default ./varve.lock)" },
+	{ 0 },
+};
+
 int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "lock", 0, true, 'l' },
-		{ 0 },
-	};
 	struct vs_lockfile lock;
 	struct vs_error e = { 0 };
 	const char *lock_arg = VS_LOCKFILE_DEFAULT;
@@ -649,7 +650,7 @@ int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv)
 		abort();
 	vs_lockfile_init(&lock);
 	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+	while ((o = cli_getopt(ctx, &a, cmd_pin_opts)) >= 0) {
 		if (o == 'l')
 			lock_arg = a.arg;
 		else
@@ -784,13 +785,14 @@ static int lock_verify(struct cmd_ctx *ctx, struct vs_store *s,
 	return CLI_OK;
 }
 
+const struct cli_opt cmd_lock_opts[] = {
+	{ "lock", 0, "FILE", 'l', 0, "the lock file (default ./varve.lock)" },
+	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
+	{ 0 },
+};
+
 int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "lock", 0, true, 'l' },
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct vs_lockfile lock;
 	struct vs_error e = { 0 };
 	const char *lock_arg = VS_LOCKFILE_DEFAULT, *sub;
@@ -807,7 +809,7 @@ int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv)
 	if (strcmp(sub, "verify") && strcmp(sub, "list"))
 		return cli_usage(ctx, "unknown subcommand '%s' (expected "
 				 "verify or list)", sub);
-	if (cli_parse(ctx, argc - 1, argv + 1, opts, 0, &cl))
+	if (cli_parse(ctx, argc - 1, argv + 1, cmd_lock_opts, 0, &cl))
 		return CLI_USAGE;
 	if (cl.opt['l'])
 		lock_arg = cl.opt['l'];

@@ -25,16 +25,19 @@ static void commit_warn(void *arg, const char *msg)
 	cli_warn(arg, "%s", msg);
 }
 
+const struct cli_opt cmd_commit_opts[] = {
+	{ "from", 0, "DIR", 'f', 0,
+	  "the directory to commit (default: the changes "
+	  "staged in the branch's writable head)" },
+	{ "message", 'm', "MSG", 'm', CLI_OPT_SHORT, "commit message" },
+	{ "branch", 'b', "B", 'b', 0, "branch to commit to (default main)" },
+	{ "meta", 0, "KEY=VALUE", 'M', CLI_OPT_REPEAT, "free metadata" },
+	{ "allow-empty", 0, NULL, 'e', 0, "commit even if nothing changed" },
+	{ 0 },
+};
+
 int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "from", 0, true, 'f' },
-		{ "message", 'm', true, 'm' },
-		{ "branch", 'b', true, 'b' },
-		{ "meta", 0, true, 'M' },
-		{ "allow-empty", 0, false, 'e' },
-		{ 0 },
-	};
 	struct vs_ingest_opts io = { 0 };
 	struct vs_ingest_result res;
 	struct vs_scan *scan = NULL;
@@ -53,7 +56,7 @@ int cmd_commit(struct cmd_ctx *ctx, int argc, char **argv)
 	meta = calloc(argc, sizeof(*meta));
 	if (!meta)
 		abort();
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+	while ((o = cli_getopt(ctx, &a, cmd_commit_opts)) >= 0) {
 		switch (o) {
 		case 0:
 			if (repo_arg) {
@@ -179,12 +182,15 @@ static void checkout_progress(void *arg, const struct vs_checkout_progress *p)
 			    p->bytes_total);
 }
 
+const struct cli_opt cmd_checkout_opts[] = {
+	{ "lock", 0, "FILE", 'l', 0,
+	  "every snapshot pinned in FILE (see 'varve pin'), "
+	  "into DIR/datasets/NAME and DIR/models/NAME" },
+	{ 0 },
+};
+
 int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "lock", 0, true, 'l' },
-		{ 0 },
-	};
 	const char *lock = NULL;
 	struct vs_checkout_opts co = { 0 };
 	struct vs_error e = { 0 };
@@ -197,7 +203,7 @@ int cmd_checkout(struct cmd_ctx *ctx, int argc, char **argv)
 	char hex[VS_ID_HEXLEN + 1];
 	int n, r;
 
-	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_checkout_opts, 2, &cl))
 		return CLI_USAGE;
 	lock = cl.opt['l'];
 	n = cl.nargs;

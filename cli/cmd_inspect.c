@@ -76,14 +76,17 @@ static void commit_text(FILE *f, const struct vs_id *id,
 		fputc('\n', f);
 }
 
+const struct cli_opt cmd_log_opts[] = {
+	{ "max-count", 'n', "N", 'n', CLI_OPT_SHORT, "show at most N commits" },
+	{ "oneline", 0, NULL, 'o', 0,
+	  "one line per commit: the short id and the "
+	  "message's first line" },
+	{ "json", 0, NULL, 'j', 0, "JSON output (see README.md)" },
+	{ 0 },
+};
+
 int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ "oneline", 0, false, 'o' },
-		{ "max-count", 'n', true, 'n' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_rev rev;
 	struct vs_store *s;
@@ -95,7 +98,7 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 	long max = -1, n = 0;
 	int r = 0;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_log_opts, 1, &cl))
 		return CLI_USAGE;
 	spec = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -149,12 +152,15 @@ int cmd_log(struct cmd_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+const struct cli_opt cmd_show_opts[] = {
+	{ "json", 0, NULL, 'j', 0,
+	  "JSON output: a 'log --json' entry with repo and "
+	  "size (see README.md)" },
+	{ 0 },
+};
+
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_commit c;
 	struct vs_node root;
@@ -166,7 +172,7 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 	char size[32];
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_show_opts, 1, &cl))
 		return CLI_USAGE;
 	spec = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -322,14 +328,18 @@ static int ls_tree(struct ls *l, const struct vs_id *id)
 	return r;
 }
 
+const struct cli_opt cmd_ls_opts[] = {
+	{ "long", 'l', NULL, 'l', CLI_OPT_SHORT,
+	  "long format: mode, size, name (symlinks with "
+	  "their target)" },
+	{ "recursive", 'R', NULL, 'R', CLI_OPT_SHORT,
+	  "recursive: every path below" },
+	{ "json", 0, NULL, 'j', 0, "JSON output (see README.md)" },
+	{ 0 },
+};
+
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ "long", 'l', false, 'l' },
-		{ "recursive", 'R', false, 'R' },
-		{ 0 },
-	};
 	struct ls l = { .ctx = ctx, .path = VS_BUF_INIT };
 	struct vs_error e = { 0 };
 	struct vs_node root, node;
@@ -339,7 +349,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_ls_opts, 1, &cl))
 		return CLI_USAGE;
 	spec = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -379,9 +389,10 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+const struct cli_opt cmd_cat_opts[] = { { 0 } };
+
 int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = { { 0 } };
 	struct vs_buf chunk = VS_BUF_INIT;
 	struct vs_error e = { 0 };
 	struct vs_node root, node;
@@ -393,7 +404,7 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_cat_opts, 1, &cl))
 		return CLI_USAGE;
 	spec = cl.arg[0];
 	if (!spec)
@@ -471,12 +482,13 @@ static int diff_line(enum vs_diff_status st, const char *path, void *arg)
 	return 0;
 }
 
+const struct cli_opt cmd_diff_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see README.md)" },
+	{ 0 },
+};
+
 int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct diff_out d = { .ctx = ctx };
 	struct vs_error e = { 0 };
 	struct vs_node na, nb;
@@ -487,7 +499,7 @@ int cmd_diff(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int n, r;
 
-	if (cli_parse(ctx, argc, argv, opts, 2, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_diff_opts, 2, &cl))
 		return CLI_USAGE;
 	json = cl.opt['j'] != NULL;
 	n = cl.nargs;

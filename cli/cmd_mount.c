@@ -201,16 +201,22 @@ static bool mount_is_dead(const char *mnt)
 	return statfs(mnt, &sfs) < 0 && errno == ENOTCONN;
 }
 
+const struct cli_opt cmd_mount_opts[] = {
+	{ "read-only", 0, NULL, 'r', 0, "heads are read-only too" },
+	{ "foreground", 'f', NULL, 'f', 0,
+	  "serve in this process, log to stderr" },
+	{ "cache-size", 0, "SIZE", 'c', 0,
+	  "decompressed chunk cache: bytes, or with K, M or "
+	  "G; at least 16M (default 256M)" },
+	{ "allow-other", 0, NULL, 'a', 0, "let other users see the mount" },
+	{ "debug", 0, NULL, 'd', 0,
+	  "log every FUSE request (in mount.log, or on "
+	  "stderr with --foreground)" },
+	{ 0 },
+};
+
 int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "read-only", 0, false, 'r' },
-		{ "foreground", 'f', false, 'f' },
-		{ "cache-size", 0, true, 'c' },
-		{ "allow-other", 0, false, 'a' },
-		{ "debug", 0, false, 'd' },
-		{ 0 },
-	};
 	struct fs_opts fo = { .cache_size = DEFAULT_CACHE };
 	struct vs_error e = { 0 };
 	struct vs_store_wait wait;
@@ -222,7 +228,7 @@ int cmd_mount(struct cmd_ctx *ctx, int argc, char **argv)
 	int r = CLI_FAIL, pipefd[2];
 	pid_t pid;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_mount_opts, 1, &cl))
 		return CLI_USAGE;
 	mnt = cl.arg[0];
 	fo.read_only = cl.opt['r'] != NULL;
@@ -369,16 +375,17 @@ out:
 	return r;
 }
 
+const struct cli_opt cmd_umount_opts[] = { { 0 } };
+
 int cmd_umount(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = { { 0 } };
 	struct cli_parsed cl;
 	const char *mnt = NULL;
 	char store[4096];
 	ssize_t n;
 	int r, i;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_umount_opts, 1, &cl))
 		return CLI_USAGE;
 	mnt = cl.arg[0];
 	if (!mnt)
@@ -464,13 +471,14 @@ static int status_line(char st, const char *path, void *arg)
 	return 0;
 }
 
+const struct cli_opt cmd_status_opts[] = {
+	{ "branch", 'b', "B", 'b', 0, "the head of branch B (default main)" },
+	{ "json", 0, NULL, 'j', 0, "JSON output (see README.md)" },
+	{ 0 },
+};
+
 int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ "branch", 'b', true, 'b' },
-		{ 0 },
-	};
 	struct status_out so = { .ctx = ctx };
 	struct vs_error e = { 0 };
 	struct vs_store *s;
@@ -480,7 +488,7 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_status_opts, 1, &cl))
 		return CLI_USAGE;
 	repo = cl.arg[0];
 	json = cl.opt['j'] != NULL;
@@ -511,12 +519,13 @@ int cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+const struct cli_opt cmd_reset_opts[] = {
+	{ "branch", 'b', "B", 'b', 0, "the head of branch B (default main)" },
+	{ 0 },
+};
+
 int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "branch", 'b', true, 'b' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_store *s;
 	struct vs_head h;
@@ -524,7 +533,7 @@ int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *repo = NULL, *branch = VS_DEFAULT_BRANCH;
 	int r;
 
-	if (cli_parse(ctx, argc, argv, opts, 1, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_reset_opts, 1, &cl))
 		return CLI_USAGE;
 	repo = cl.arg[0];
 	if (cl.opt['b'])

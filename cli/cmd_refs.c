@@ -18,12 +18,14 @@ static int print_branch(const char *name, const struct vs_id *id, void *arg)
 	return 0;
 }
 
+const struct cli_opt cmd_branch_opts[] = {
+	{ "delete", 'd', NULL, 'd', CLI_OPT_SHORT,
+	  "delete branch NAME (main cannot be deleted)" },
+	{ 0 },
+};
+
 int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "delete", 'd', false, 'd' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_repo repo;
 	struct vs_store *s;
@@ -35,7 +37,7 @@ int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv)
 	bool del = false;
 	int n, r;
 
-	if (cli_parse(ctx, argc, argv, opts, 3, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_branch_opts, 3, &cl))
 		return CLI_USAGE;
 	del = cl.opt['d'] != NULL;
 	n = cl.nargs;
@@ -100,15 +102,18 @@ int cmd_branch(struct cmd_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* Shared with `tag --ci` (cli_tag_ci in cmd_ci.c). */
+const struct cli_opt cmd_tag_opts[] = {
+	{ "message", 'm', "MSG", 'm', CLI_OPT_SHORT, "tag message" },
+	{ "ci", 0, NULL, 'c', 0,
+	  "tag REV with the CI run this command runs in" },
+	{ "used", 0, NULL, 'u', 0, "with --ci: the run used REV" },
+	{ "produced", 0, NULL, 'p', 0, "with --ci: the run produced REV" },
+	{ 0 },
+};
+
 int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "message", 'm', true, 'm' },
-		{ "ci", 0, false, 'c' },
-		{ "used", 0, false, 'u' },
-		{ "produced", 0, false, 'p' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_store *s;
 	struct cli_parsed cl;
@@ -118,7 +123,7 @@ int cmd_tag(struct cmd_ctx *ctx, int argc, char **argv)
 	char author[256], hex[VS_ID_HEXLEN + 1];
 	int n, r;
 
-	if (cli_parse(ctx, argc, argv, opts, CLI_MAX_ARGS, &cl))
+	if (cli_parse(ctx, argc, argv, cmd_tag_opts, CLI_MAX_ARGS, &cl))
 		return CLI_USAGE;
 	/* Tagging for a CI run: cmd_ci.c parses it all again. */
 	if (cl.opt['c'] || cl.opt['u'] || cl.opt['p'])

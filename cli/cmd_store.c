@@ -11,13 +11,16 @@
 
 #include "banned.h"
 
+const struct cli_opt cmd_init_opts[] = {
+	{ "chunk-avg", 0, "KiB", 'c', 0,
+	  "average chunk size in KiB, a power of two from 4 "
+	  "to 4096 (min = avg/4, max = avg*4; default 256)" },
+	{ "level", 0, "N", 'l', 0, "zstd level, 1-19 (default 1)" },
+	{ 0 },
+};
+
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "chunk-avg", 0, true, 'c' },
-		{ "level", 0, true, 'l' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_config cfg;
 	struct cli_args a;
@@ -28,7 +31,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 
 	vs_config_defaults(&cfg);
 	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+	while ((o = cli_getopt(ctx, &a, cmd_init_opts)) >= 0) {
 		switch (o) {
 		case 0:
 			if (dir)
@@ -70,9 +73,10 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+const struct cli_opt cmd_create_opts[] = { { 0 } };
+
 int cmd_create(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = { { 0 } };
 	struct vs_error e = { 0 };
 	struct vs_repo repo;
 	enum vs_repo_kind kind;
@@ -82,7 +86,7 @@ int cmd_create(struct cmd_ctx *ctx, int argc, char **argv)
 	int n = 0, o, r;
 
 	cli_args_init(&a, argc, argv);
-	while ((o = cli_getopt(ctx, &a, opts)) >= 0) {
+	while ((o = cli_getopt(ctx, &a, cmd_create_opts)) >= 0) {
 		if (o != 0)
 			return o;
 		if (n == 2)
@@ -150,18 +154,20 @@ static int list_repo(const struct vs_repo *r, void *arg)
 	return vs_branch_list(ls->s, r, list_branch, ls, ls->err);
 }
 
+const struct cli_opt cmd_list_opts[] = {
+	{ "json", 0, NULL, 'j', 0,
+	  "JSON, with each repository's branches (see README.md)" },
+	{ 0 },
+};
+
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct list_state ls = { .ctx = ctx };
 	struct vs_error e = { 0 };
 	bool json = false;
 	int r;
 
-	if (cli_parse_flags(ctx, argc, argv, opts, &json))
+	if (cli_parse_flags(ctx, argc, argv, cmd_list_opts, &json))
 		return CLI_USAGE;
 	ls.s = cli_store_read(ctx);
 	if (!ls.s)
@@ -184,12 +190,13 @@ static double ratio(uint64_t a, uint64_t b)
 	return b ? (double)a / b : 0.0;
 }
 
+const struct cli_opt cmd_stats_opts[] = {
+	{ "json", 0, NULL, 'j', 0, "JSON output (see README.md)" },
+	{ 0 },
+};
+
 int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "json", 0, false, 'j' },
-		{ 0 },
-	};
 	struct vs_error e = { 0 };
 	struct vs_stats st;
 	struct vs_store *s;
@@ -198,7 +205,7 @@ int cmd_stats(struct cmd_ctx *ctx, int argc, char **argv)
 	bool json = false;
 	int r;
 
-	if (cli_parse_flags(ctx, argc, argv, opts, &json))
+	if (cli_parse_flags(ctx, argc, argv, cmd_stats_opts, &json))
 		return CLI_USAGE;
 	s = cli_store_read(ctx);
 	if (!s)
@@ -270,12 +277,14 @@ static void verify_progress(void *arg, uint64_t chunks, uint64_t bytes)
 	cli_progress_update(&vp->bar, chunks, chunks, bytes, bytes);
 }
 
+const struct cli_opt cmd_verify_opts[] = {
+	{ "full", 0, NULL, 'f', 0,
+	  "also read, decompress and re-hash every chunk" },
+	{ 0 },
+};
+
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct cli_opt opts[] = {
-		{ "full", 0, false, 'f' },
-		{ 0 },
-	};
 	struct vs_verify_opts vo = { 0 };
 	struct vs_verify_result res;
 	struct verify_progress vp;
@@ -284,7 +293,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 	char b[32];
 	int r;
 
-	if (cli_parse_flags(ctx, argc, argv, opts, &vo.full))
+	if (cli_parse_flags(ctx, argc, argv, cmd_verify_opts, &vo.full))
 		return CLI_USAGE;
 	s = cli_store_read(ctx);
 	if (!s)

@@ -3,7 +3,10 @@
  *
  * Both the varve binary (main.c) and the mount daemon (control.c, for a
  * forwarded command) run commands through cli_run(), so the table lives in
- * the CLI library.
+ * the CLI library.  Every help text is generated from a command's row and
+ * from the options table its function parses with (cli.h): the usage line,
+ * `varve help CMD` and `varve CMD --help` cannot name an option the parser
+ * does not know, nor leave one out.
  */
 #include "cli.h"
 
@@ -13,140 +16,279 @@
 
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 
+static const struct cli_opt no_opts[] = { { 0 } };
+
 static const struct cli_command commands[] = {
-	{ "init", cmd_init, "init [DIR]",
+	{ "init", cmd_init, cmd_init_opts, { "[DIR]" },
 	  "Create a store in DIR (default ./.varve).",
-	  "options:\n"
-	  "  --chunk-avg SIZE   average chunk size in KiB, a power of two\n"
-	  "                     (min = avg/4, max = avg*4; default 256)\n"
-	  "  --level N          zstd level, 1-19 (default 1)\n",
+	  "Without DIR, the store is made where --store says, else in\n"
+	  "./.varve.\n",
 	  CLI_NO_STORE },
-	{ "create", cmd_create, "create dataset|model NAME",
+	{ "create", cmd_create, cmd_create_opts, { "dataset|model NAME" },
 	  "Create a repository datasets/NAME or models/NAME.",
 	  "NAME: 1-64 characters of a-z 0-9 . _ -, starting with a letter or "
 	  "digit.\n", 0 },
-	{ "list", cmd_list, "list [--json]",
+	{ "list", cmd_list, cmd_list_opts, { NULL },
 	  "List the repositories (with --json, also their branches).", NULL,
 	  0 },
-	{ "commit", cmd_commit,
-	  "commit REPO [--from DIR] [-m MSG] [--branch B] [--meta KEY=VALUE]...",
+	{ "commit", cmd_commit, cmd_commit_opts, { "REPO" },
 	  "Snapshot DIR (or the head's staged changes) as the next commit.",
-	  "With --from, DIR becomes the next commit of REPO's branch (default\n"
-	  "main); without it, the changes staged through the mount's writable\n"
-	  "head become it.\n"
+	  "With --from, DIR becomes the next commit of REPO's branch; without\n"
+	  "it, the changes staged through the mount's writable head of that\n"
+	  "branch become it (see 'varve status').\n"
 	  "Prints the commit id on stdout and a summary on stderr.\n"
-	  "Files whose size, times and inode match the previous commit of the\n"
-	  "branch are not read again.  Devices, fifos and sockets are skipped.\n"
-	  "If nothing changed, no commit is made and the head id is printed.\n"
-	  "options:\n"
-	  "  --from DIR         the directory to commit (required)\n"
-	  "  -m, --message MSG  commit message\n"
-	  "  --branch B         branch to commit to (default main)\n"
-	  "  --meta KEY=VALUE   free metadata, repeatable\n"
-	  "  --allow-empty      commit even if nothing changed\n", 0 },
-	{ "log", cmd_log, "log REV [-n N] [--oneline] [--json]",
-	  "Show the history of REV, newest first.", NULL, 0 },
-	{ "ls", cmd_ls, "ls REV[:PATH] [-l] [-R] [--json]",
+	  "With --from, files whose size, times and inode match the previous\n"
+	  "commit of the branch are not read again, and devices, fifos and\n"
+	  "sockets are skipped.  If nothing changed, no commit is made\n"
+	  "(unless --allow-empty) and the head id is printed.\n", 0 },
+	{ "log", cmd_log, cmd_log_opts, { "REV" },
+	  "Show the history of REV, newest first.",
+	  "Follows the first parent of each commit.\n", 0 },
+	{ "ls", cmd_ls, cmd_ls_opts, { "REV[:PATH]" },
 	  "List a directory of a snapshot.",
-	  "options:\n"
-	  "  -l    long format: mode, size, name (symlinks with their target)\n"
-	  "  -R    recursive: every path below\n", 0 },
-	{ "cat", cmd_cat, "cat REV:PATH", "Write a file of a snapshot to stdout.",
-	  NULL, 0 },
-	{ "checkout", cmd_checkout,
-	  "checkout REV[:PATH] DIR | checkout --lock FILE DIR",
+	  "A PATH that names a file lists that file.\n", 0 },
+	{ "cat", cmd_cat, cmd_cat_opts, { "REV:PATH" },
+	  "Write a file of a snapshot to stdout.", NULL, 0 },
+	{ "checkout", cmd_checkout, cmd_checkout_opts,
+	  { "REV[:PATH] DIR", "--lock FILE DIR" },
 	  "Write a snapshot to DIR, which must be absent or empty.",
-	  "Nothing is ever overwritten; on failure DIR is left as it was.\n"
-	  "--lock FILE writes every snapshot pinned in FILE into\n"
-	  "DIR/datasets/NAME and DIR/models/NAME.\n",
+	  "Nothing is ever overwritten; on failure DIR is left as it was.\n",
 	  0 },
-	{ "diff", cmd_diff, "diff REV REV [--json]",
+	{ "diff", cmd_diff, cmd_diff_opts, { "REV REV" },
 	  "Show the paths added (A), removed (D) and modified (M).", NULL, 0 },
-	{ "branch", cmd_branch, "branch REPO [NAME [REV]] | branch -d REPO NAME",
-	  "List branches, create or move one, or delete one.", NULL, 0 },
-	{ "tag", cmd_tag,
-	  "tag REV NAME [-m MSG] | tag --ci (--used|--produced) REV [NAME] "
-	  "[-m MSG]",
+	{ "branch", cmd_branch, cmd_branch_opts,
+	  { "REPO [NAME [REV]]", "-d REPO NAME" },
+	  "List branches, create or move one, or delete one.",
+	  "REPO alone lists its branches.  With NAME, a new branch starts at\n"
+	  "main's head (an existing one is not moved); with NAME REV, the\n"
+	  "branch is made or moved to REV, a revision of REPO.\n", 0 },
+	{ "tag", cmd_tag, cmd_tag_opts,
+	  { "REV NAME", "--ci (--used|--produced) REV [NAME]" },
 	  "Name a snapshot.  Tags are immutable.",
-	  "--ci tags REV with the CI run it runs in, as --used or --produced\n"
-	  "by it; NAME defaults to ci/<provider>/<run-id>[-<attempt>]\n"
+	  "With --ci, NAME defaults to ci/<provider>/<run-id>[-<attempt>]\n"
 	  "(see docs/ci.md).\n", 0 },
-	{ "show", cmd_show, "show REV [--json]",
+	{ "show", cmd_show, cmd_show_opts, { "REV" },
 	  "Show a commit: id, parents, author, time, message, metadata, size.",
 	  NULL, 0 },
-	{ "stats", cmd_stats, "stats [--json]",
+	{ "stats", cmd_stats, cmd_stats_opts, { NULL },
 	  "Show the store's size: logical, unique and stored bytes, ratios.",
 	  "logical_bytes:  every snapshot's files added up\n"
 	  "unique_bytes:   after deduplication (distinct chunks + metadata)\n"
 	  "stored_bytes:   after compression\n"
 	  "dedup_ratio = logical/unique, compression_ratio = unique/stored\n",
 	  0 },
-	{ "verify", cmd_verify, "verify [--full]",
+	{ "verify", cmd_verify, cmd_verify_opts, { NULL },
 	  "Check that every ref's commits, trees, files and chunks are there.",
-	  "  --full   also read, decompress and re-hash every chunk\n", 0 },
-	{ "mount", cmd_mount,
-	  "mount MNT [--read-only] [--foreground] [--cache-size SIZE] "
-	  "[--allow-other]",
+	  NULL, 0 },
+	{ "mount", cmd_mount, cmd_mount_opts, { "MNT" },
 	  "Mount the store: every snapshot a directory, heads writable.",
-	  "Returns once the mount is ready; the daemon then serves it and\n"
-	  "every other varve command is forwarded to it.  Layout:\n"
+	  "Returns once the mount is ready (with --foreground, once it is\n"
+	  "unmounted); the daemon then serves it and every other varve\n"
+	  "command is forwarded to it.  Layout:\n"
 	  "  MNT/datasets/NAME/          head of branch main (writable)\n"
 	  "  MNT/datasets/NAME@REV/      any revision, read-only\n"
 	  "  MNT/models/...              the same for models\n"
 	  "  MNT/history/datasets/NAME/{branches,tags,commits}/\n"
-	  "options:\n"
-	  "  --read-only        heads are read-only too\n"
-	  "  --foreground       serve in this process, log to stderr\n"
-	  "  --cache-size SIZE  decompressed chunk cache (default 256M)\n"
-	  "  --allow-other      let other users see the mount\n"
 	  "A mount point left dead by a killed daemon is recovered.\n",
 	  CLI_LOCAL },
-	{ "umount", cmd_umount, "umount MNT",
+	{ "umount", cmd_umount, cmd_umount_opts, { "MNT" },
 	  "Unmount; the daemon flushes and exits.", NULL, CLI_LOCAL },
-	{ "status", cmd_status, "status REPO [--branch B] [--json]",
-	  "Show the staged changes of a writable head.", NULL, 0 },
-	{ "reset", cmd_reset, "reset REPO [--branch B]",
+	{ "status", cmd_status, cmd_status_opts, { "REPO" },
+	  "Show the staged changes of a writable head.",
+	  "One line per path: A (added), D (deleted) or M (modified).\n", 0 },
+	{ "reset", cmd_reset, cmd_reset_opts, { "REPO" },
 	  "Drop the staged changes of a writable head.", NULL, 0 },
-	{ "tags", cmd_tags, "tags REPO [--json]",
+	{ "tags", cmd_tags, cmd_tags_opts, { "REPO" },
 	  "List a repository's tags, with the CI run of each.", NULL, 0 },
-	{ "runs", cmd_runs, "runs [--json] [--provider P]",
-	  "List the CI runs recorded by 'tag --ci', newest first.",
-	  "  --provider P   only github, gitlab, jenkins, travis or circleci\n"
-	  "  --json         the shape is documented in docs/ci.md\n", 0 },
-	{ "run", cmd_run, "run show PROVIDER/RUN_ID [--json]",
+	{ "runs", cmd_runs, cmd_runs_opts, { NULL },
+	  "List the CI runs recorded by 'tag --ci', newest first.", NULL, 0 },
+	{ "run", cmd_run, cmd_run_opts, { "show PROVIDER/RUN_ID" },
 	  "Show a CI run and the snapshots it used and produced.",
 	  "PROVIDER/RUN_ID is a key 'varve runs' prints, e.g.\n"
 	  "github/1234567890-1; without the -ATTEMPT suffix the only attempt\n"
 	  "recorded is meant.\n", 0 },
-	{ "lineage", cmd_lineage, "lineage REV [--json]",
+	{ "lineage", cmd_lineage, cmd_lineage_opts, { "REV" },
 	  "Show the run that produced REV and what it used, recursively.",
 	  "Follows the tags made by 'tag --ci --produced' to their runs and\n"
 	  "each run's inputs on to the runs that produced them.\n", 0 },
-	{ "pin", cmd_pin, "pin REV... [--lock FILE]",
+	{ "pin", cmd_pin, cmd_pin_opts, { "REV..." },
 	  "Pin each REV's commit in FILE (default ./varve.lock).",
 	  "One line per repository, 'REPO COMMIT # from REV', sorted by\n"
 	  "repository; a repository pinned again has its line updated in\n"
 	  "place, every other line is kept.  Commit the file with the code;\n"
-	  "'varve checkout --lock FILE DIR' reproduces the pinned snapshots.\n"
-	  "  --lock FILE    the lock file (default ./varve.lock)\n", 0 },
-	{ "lock", cmd_lock, "lock verify|list [--lock FILE] [--json]",
+	  "'varve checkout --lock FILE DIR' reproduces the pinned snapshots.\n",
+	  0 },
+	{ "lock", cmd_lock, cmd_lock_opts, { "verify|list" },
 	  "Check that every pinned snapshot is in the store, or list the pins.",
 	  "verify  every pinned commit, its trees, files and chunks are here\n"
 	  "        (exit 1 if one is missing)\n"
-	  "list    one REPO@COMMIT per line, e.g. for 'varve pull'\n"
-	  "  --lock FILE    the lock file (default ./varve.lock)\n", 0 },
-	{ "help", cmd_help, "help [COMMAND]", "Show help.", NULL,
+	  "list    one REPO@COMMIT per line, e.g. for 'varve pull'\n", 0 },
+	{ "help", cmd_help, no_opts, { "[COMMAND]" }, "Show help.", NULL,
 	  CLI_NO_STORE },
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 const struct cli_command *cli_find_command(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+const struct cli_command *cli_commands(size_t *n)
+{
+	*n = NCOMMANDS;
+	return commands;
+}
+
+/* --- help ----------------------------------------------------------------- */
+
+/* Options' help starts after the longest spec up to this long. */
+#define OPT_SPEC_MAX 22
+/* Help lines are wrapped to fit this many columns. */
+#define HELP_COLUMNS 79
+
+/* True if form names o ("-d REPO NAME", "--ci (--used|--produced) REV"). */
+static bool form_names(const char *form, const struct cli_opt *o)
+{
+	static const char sep[] = " []()|";
+	const char *p = form;
+	size_t n;
+
+	while (*p) {
+		p += strspn(p, sep);
+		n = strcspn(p, sep);
+		if (n == 2 && p[0] == '-' && o->short_name &&
+		    p[1] == o->short_name)
+			return true;
+		if (n > 2 && p[0] == '-' && p[1] == '-' && o->long_name &&
+		    strlen(o->long_name) == n - 2 &&
+		    !strncmp(p + 2, o->long_name, n - 2))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static bool forms_name(const struct cli_command *cmd, const struct cli_opt *o)
+{
+	int i;
+
+	for (i = 0; i < CLI_MAX_FORMS && cmd->forms[i]; i++)
+		if (form_names(cmd->forms[i], o))
+			return true;
+	return false;
+}
+
+void cli_print_usage(FILE *f, const struct cli_command *cmd)
+{
+	const struct cli_opt *o;
+	int i = 0;
+
+	fputs("usage: varve ", f);
+	do {
+		if (i)
+			fputs(" | ", f);
+		fputs(cmd->name, f);
+		if (cmd->forms[i])
+			fprintf(f, " %s", cmd->forms[i]);
+		for (o = cmd->opts; o->id; o++) {
+			if (forms_name(cmd, o))
+				continue;
+			if ((o->flags & CLI_OPT_SHORT) || !o->long_name)
+				fprintf(f, " [-%c", o->short_name);
+			else
+				fprintf(f, " [--%s", o->long_name);
+			if (o->arg)
+				fprintf(f, " %s", o->arg);
+			fputs(o->flags & CLI_OPT_REPEAT ? "]..." : "]", f);
+		}
+	} while (++i < CLI_MAX_FORMS && cmd->forms[i]);
+	fputc('\n', f);
+}
+
+/*
+ * "-m, --message MSG", or "--from DIR" ("    --from DIR" when other rows
+ * have a short name, to line the long names up) into buf; its length.
+ */
+static int opt_spec(const struct cli_opt *o, bool shorts, char *buf,
+		    size_t size)
+{
+	char s[3] = { '-', o->short_name, '\0' };
+
+	return snprintf(buf, size, "%s%s%s%s%s%s",
+			o->short_name ? s : shorts ? "    " : "",
+			o->short_name && o->long_name ? ", " : "",
+			o->long_name ? "--" : "",
+			o->long_name ? o->long_name : "",
+			o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
+/* Prints text wrapped at its spaces, each line after the first from col. */
+static void print_wrapped(FILE *f, const char *text, int col)
+{
+	size_t room = HELP_COLUMNS - col, n;
+
+	do {
+		n = strlen(text);
+		if (n > room) {
+			for (n = room; n > 0 && text[n] != ' '; n--)
+				;
+			if (n == 0)
+				n = strcspn(text, " ");
+		}
+		fprintf(f, "%.*s\n", (int)n, text);
+		text += n;
+		text += strspn(text, " ");
+		if (*text)
+			fprintf(f, "%*s", col, "");
+	} while (*text);
+}
+
+static void print_opts(FILE *f, const struct cli_opt *opts)
+{
+	struct vs_buf help = VS_BUF_INIT;
+	const struct cli_opt *o;
+	bool shorts = false;
+	char spec[128];
+	int width = 0, n;
+
+	for (o = opts; o->id; o++)
+		shorts |= o->short_name != 0;
+	for (o = opts; o->id; o++) {
+		n = opt_spec(o, shorts, spec, sizeof(spec));
+		if (n > width && n <= OPT_SPEC_MAX)
+			width = n;
+	}
+	fputs("\noptions:\n", f);
+	for (o = opts; o->id; o++) {
+		n = opt_spec(o, shorts, spec, sizeof(spec));
+		fprintf(f, "  %s", spec);
+		if (n > width)
+			fprintf(f, "\n  %*s", width, "");
+		else
+			fprintf(f, "%*s", width - n, "");
+		fputs("  ", f);
+		vs_buf_setlen(&help, 0);
+		vs_buf_addf(&help, "%s%s", o->help ? o->help : "",
+			    o->flags & CLI_OPT_REPEAT ? " (repeatable)" : "");
+		print_wrapped(f, help.data, width + 4);
+	}
+	vs_buf_release(&help);
+}
+
+void cli_print_help(FILE *f, const struct cli_command *cmd)
+{
+	cli_print_usage(f, cmd);
+	fprintf(f, "\n%s\n", cmd->summary);
+	if (cmd->help)
+		fprintf(f, "\n%s", cmd->help);
+	if (cmd->opts->id)
+		print_opts(f, cmd->opts);
 }
 
 void cli_print_overview(FILE *f)
@@ -156,7 +298,7 @@ void cli_print_overview(FILE *f)
 	fputs("usage: varve [--store DIR] [-q] COMMAND [ARGS]\n\n"
 	      "varve: a versioned filesystem for machine-learning data and "
 	      "models.\n\ncommands:\n", f);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
 	fputs("\nREPO is datasets/NAME or models/NAME.  REV is REPO (its "
@@ -184,6 +326,8 @@ static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
 	cli_print_help(ctx->out, c);
 	return CLI_OK;
 }
+
+/* --- running a command ---------------------------------------------------- */
 
 static bool wants_help(int argc, char **argv)
 {

@@ -15,11 +15,12 @@
 
 int main(int argc, char **argv)
 {
+	/* The overview (cli_print_overview) is their help. */
 	static const struct cli_opt opts[] = {
-		{ "store", 0, true, 's' },
-		{ "quiet", 'q', false, 'q' },
-		{ "help", 'h', false, 'h' },
-		{ "version", 0, false, 'V' },
+		{ "store", 0, "DIR", 's', 0, NULL },
+		{ "quiet", 'q', NULL, 'q', 0, NULL },
+		{ "help", 'h', NULL, 'h', 0, NULL },
+		{ "version", 0, NULL, 'V', 0, NULL },
 		{ 0 },
 	};
 	extern char **environ;

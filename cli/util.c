@@ -71,20 +71,14 @@ int cli_usage(struct cmd_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	say(ctx, "error", fmt, ap);
 	va_end(ap);
-	if (ctx->cmd)
-		fprintf(ctx->err, "usage: varve %s\n(see 'varve %s --help')\n",
-			ctx->cmd->usage, ctx->cmd->name);
-	else
+	if (ctx->cmd) {
+		cli_print_usage(ctx->err, ctx->cmd);
+		fprintf(ctx->err, "(see 'varve %s --help')\n", ctx->cmd->name);
+	} else {
 		fputs("usage: varve [--store DIR] [-q] COMMAND [ARGS]\n"
 		      "(see 'varve help')\n", ctx->err);
+	}
 	return CLI_USAGE;
-}
-
-void cli_print_help(FILE *f, const struct cli_command *cmd)
-{
-	fprintf(f, "usage: varve %s\n\n%s\n", cmd->usage, cmd->summary);
-	if (cmd->help)
-		fprintf(f, "\n%s", cmd->help);
 }
 
 int cli_store_locate(struct cmd_ctx *ctx, char **dir, struct vs_error *e)
@@ -220,7 +214,7 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 		}
 		if (!o)
 			return opt_error(ctx, "unknown option '-%c'", c);
-		if (!o->has_arg)
+		if (!o->arg)
 			return o->id;
 		if (*a->cluster) {
 			a->arg = a->cluster;
@@ -260,7 +254,7 @@ int cli_getopt(struct cmd_ctx *ctx, struct cli_args *a,
 		if (!o->id)
 			return opt_error(ctx, "unknown option '--%.*s'",
 					 (int)len, name);
-		if (!o->has_arg) {
+		if (!o->arg) {
 			if (eq)
 				return opt_error(ctx, "option '--%s' takes no "
 						 "value", o->long_name);
@@ -301,7 +295,9 @@ int cli_parse(struct cmd_ctx *ctx, int argc, char **argv,
 			if (opts[i].id != o)
 				continue;
 			assert(o > 0 && o < CLI_MAX_OPT_ID);
-			p->opt[o] = opts[i].has_arg ? a.arg : "";
+			/* It would keep only the last value of these. */
+			assert(!(opts[i].flags & CLI_OPT_REPEAT));
+			p->opt[o] = opts[i].arg ? a.arg : "";
 		}
 	}
 	return o == CLI_OPT_ERROR ? CLI_USAGE : 0;
