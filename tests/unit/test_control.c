@@ -6,8 +6,10 @@
  * refused, malformed requests get status 2 while the server keeps serving,
  * a broken pipe on the client's output kills the client with SIGPIPE and
  * not the daemon, concurrent clients, a store path too long for sun_path,
- * and main()'s hook ctl_cli_forward.
+ * main()'s hook ctl_cli_forward, and the help that cli_run() prints, as
+ * generated from the command table and each command's options table.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -816,6 +818,179 @@ static void test_cli_forward(void **state)
 	assert_int_equal(got[1], 0);
 }
 
+/* --- help, from the command table ---------------------------------------- */
+
+/* What was written to f, a tmpfile(), which it closes (caller frees). */
+static char *slurp(FILE *f)
+{
+	struct vs_buf b = VS_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		vs_buf_add(&b, chunk, n);
+	assert_false(ferror(f));
+	fclose(f);
+	return vs_buf_detach(&b, NULL);
+}
+
+/* The help of cmd (caller frees). */
+static char *help_of(const struct cli_command *cmd)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	cli_print_help(f, cmd);
+	return slurp(f);
+}
+
+/* True if word is in text, not as part of a longer option or word. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = strstr(text, word); p; p = strstr(p + 1, word)) {
+		unsigned char before = p == text ? ' ' : p[-1], after = p[n];
+
+		if (!isalnum(before) && before != '-' && !isalnum(after) &&
+		    after != '-')
+			return true;
+	}
+	return false;
+}
+
+/* cli_getopt on { cmd, opt, "v" } returns want, with "v" as its value. */
+static void expect_parsed(struct cmd_ctx *ctx, const struct cli_command *cmd,
+			  const char *opt, const struct cli_opt *want)
+{
+	char *argv[] = { (char *)cmd->name, (char *)opt, "v", NULL };
+	struct cli_args a;
+	int id;
+
+	cli_args_init(&a, 3, argv);
+	id = cli_getopt(ctx, &a, cmd->opts);
+	if (id != want->id)
+		fprintf(stderr, "varve %s %s: id %d, not %d\n", cmd->name, opt,
+			id, want->id);
+	assert_int_equal(id, want->id);
+	if (want->arg)
+		assert_string_equal(a.arg, "v");
+	else
+		assert_int_equal(a.i, 2);
+}
+
+/*
+ * For every command of the table: its options table is sound (ids, names
+ * and help lines), the usage line and the options section of its help
+ * name every option, the parser returns each option by each of its names,
+ * help lines fit 80 columns, and `CMD --help` prints that very help.
+ */
+static void test_help_tables(void **state)
+{
+	const struct cli_command *cmds, *cmd;
+	struct cmd_ctx ctx = { 0 };
+	size_t n, i;
+
+	(void)state;
+	cmds = cli_commands(&n);
+	assert_true(n >= 20);
+	ctx.err = fopen("/dev/null", "w");
+	assert_non_null(ctx.err);
+	for (cmd = cmds; cmd < cmds + n; cmd++) {
+		char *help = help_of(cmd), *out, *line, *nl;
+		char *argv[] = { (char *)cmd->name, "--help", NULL };
+		const char *usage_end = strchr(help, '\n'), *opts_part;
+		char usage[1024], name[80];
+		const struct cli_opt *o, *p;
+
+		assert_ptr_equal(cli_find_command(cmd->name), cmd);
+		assert_true(cmd->summary[0] && !strchr(cmd->summary, '\n'));
+		for (i = 0; i < (size_t)(cmd - cmds); i++)
+			assert_string_not_equal(cmds[i].name, cmd->name);
+
+		/* The usage line, then an options section iff it has some. */
+		snprintf(name, sizeof(name), "usage: varve %s", cmd->name);
+		assert_memory_equal(help, name, strlen(name));
+		assert_non_null(usage_end);
+		snprintf(usage, sizeof(usage), "%.*s", (int)(usage_end - help),
+			 help);
+		opts_part = strstr(help, "\noptions:\n");
+		assert_true((opts_part != NULL) == (cmd->opts[0].id != 0));
+
+		for (o = cmd->opts; o->id; o++) {
+			assert_true(o->id > 0 && o->id < CLI_MAX_OPT_ID);
+			assert_true(o->long_name || o->short_name);
+			assert_true(!(o->flags & CLI_OPT_SHORT) ||
+				    o->short_name);
+			assert_true(o->help && o->help[0]);
+			for (p = cmd->opts; p < o; p++) {
+				assert_int_not_equal(p->id, o->id);
+				assert_true(!o->short_name ||
+					    p->short_name != o->short_name);
+				assert_true(!o->long_name || !p->long_name ||
+					    strcmp(p->long_name, o->long_name));
+			}
+			if (o->long_name) {
+				snprintf(name, sizeof(name), "--%s",
+					 o->long_name);
+				assert_true(has_word(opts_part, name));
+				expect_parsed(&ctx, cmd, name, o);
+				if (!(o->flags & CLI_OPT_SHORT) &&
+				    !has_word(usage, name))
+					fail_msg("'%s' does not show %s", usage,
+						 name);
+			}
+			if (o->short_name) {
+				snprintf(name, sizeof(name), "-%c",
+					 o->short_name);
+				assert_true(has_word(opts_part, name));
+				expect_parsed(&ctx, cmd, name, o);
+				if ((o->flags & CLI_OPT_SHORT) &&
+				    !has_word(usage, name))
+					fail_msg("'%s' does not show %s", usage,
+						 name);
+			}
+		}
+
+		/* Every line but the usage line fits 80 columns. */
+		for (line = (char *)usage_end + 1; *line; line = nl + 1) {
+			nl = strchr(line, '\n');
+			assert_non_null(nl);
+			if (nl - line > 79)
+				fail_msg("varve %s --help: '%.*s' is too long",
+					 cmd->name, (int)(nl - line), line);
+		}
+
+		/* `CMD --help` through cli_run prints the same, exit 0. */
+		ctx.out = tmpfile();
+		assert_non_null(ctx.out);
+		ctx.cmd = NULL;
+		assert_int_equal(cli_run(&ctx, 2, argv), CLI_OK);
+		out = slurp(ctx.out);
+		assert_string_equal(out, help);
+		free(out);
+		free(help);
+	}
+	fclose(ctx.err);
+}
+
+/* commit without --from commits the staged changes: --from is optional. */
+static void test_help_commit(void **state)
+{
+	char *help = help_of(cli_find_command("commit"));
+	const char *from;
+
+	(void)state;
+	assert_null(strstr(help, "required"));
+	assert_non_null(strstr(help, "[--from DIR]"));
+	from = strstr(help, "\n      --from DIR");
+	assert_non_null(from);
+	assert_non_null(strstr(from, "staged"));
+	free(help);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +1013,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cli_forward, setup,
 						teardown),
+		cmocka_unit_test(test_help_tables),
+		cmocka_unit_test(test_help_commit),
 	};
 
 	/* As libfuse's handlers do in the daemon; forked clients restore
