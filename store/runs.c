@@ -461,6 +461,30 @@ static const struct ci_provider {
 		.job = { { "${CIRCLE_JOB}" } },
 		.job_id = { { "${CIRCLE_BUILD_NUM}" } },
 	},
+	/*
+	 * Bitbucket Cloud docs, "Variables and secrets": default variables
+	 * (support.atlassian.com/bitbucket-cloud/docs/variables-and-secrets/).
+	 * Every pipeline has a BITBUCKET_PIPELINE_UUID; BITBUCKET_BUILD_NUMBER
+	 * counts the builds of one repository, and a rerun is a new build
+	 * with a new number, so there are no attempts.  The page names no
+	 * variable for the pipeline's or the step's name.  The result page
+	 * is built from the repository: BITBUCKET_REPO_FULL_NAME is what
+	 * follows https://bitbucket.org/ ("workspace/repo"), else
+	 * BITBUCKET_GIT_HTTP_ORIGIN is the repository's URL.
+	 */
+	{
+		.name = "bitbucket", .title = "Bitbucket Pipelines",
+		.var = "BITBUCKET_PIPELINE_UUID", .value = NULL,
+		.run_id = { { "${BITBUCKET_BUILD_NUMBER}" } },
+		.url = { { "https://bitbucket.org/${BITBUCKET_REPO_FULL_NAME}"
+			   "/pipelines/results/${BITBUCKET_BUILD_NUMBER}",
+			   "${BITBUCKET_GIT_HTTP_ORIGIN|noslash}"
+			   "/pipelines/results/${BITBUCKET_BUILD_NUMBER}" } },
+		.commit = { { "${BITBUCKET_COMMIT}" } },
+		.ref = { { "${BITBUCKET_BRANCH}", "${BITBUCKET_TAG}" } },
+		.repository = { { "${BITBUCKET_REPO_FULL_NAME}" } },
+		.job_id = { { "${BITBUCKET_STEP_UUID}" } },
+	},
 };
 
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))

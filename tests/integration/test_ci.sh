@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CI integration: `tag --ci` detects each of the five providers (GitHub Actions,
-# GitLab CI/CD, Jenkins, Travis CI, CircleCI) from its variables and records the
-# run; outside CI it fails and changes nothing; tags stay immutable; `runs --json`
+# CI integration: `tag --ci` detects each provider (GitHub Actions, GitLab
+# CI/CD, Jenkins, Travis CI, CircleCI, Bitbucket Pipelines) from its variables
+# and records the run; outside CI it fails and changes nothing; tags stay immutable; `runs --json`
 # and `run show --json` have the documented shape; lineage walks model -> run ->
 # dataset -> run -> dataset; `pin` then `checkout --lock` reproduces the pinned
 # versions after newer commits; `lock verify` finds missing snapshots.
@@ -17,7 +17,8 @@ ci_vars() {
 	for v in $(compgen -e); do
 		case "$v" in
 		CI | CI_* | GITHUB_* | GITLAB_* | RUNNER_* | JENKINS_* | BUILD_* | GIT_* | \
-			JOB_* | BRANCH_NAME | TRAVIS | TRAVIS_* | CIRCLECI | CIRCLE_*)
+			JOB_* | BRANCH_NAME | TRAVIS | TRAVIS_* | CIRCLECI | CIRCLE_* | \
+			BITBUCKET_*)
 			echo "$v"
 			;;
 		esac
@@ -77,6 +78,13 @@ ci() {
 			CIRCLE_BUILD_NUM=321 CIRCLE_BUILD_URL=https://circleci.com/gh/acme/train/321
 			CIRCLE_SHA1=beefbeefbeefbeefbeefbeefbeefbeefbeefbeef CIRCLE_BRANCH=main
 			CIRCLE_PROJECT_USERNAME=acme CIRCLE_PROJECT_REPONAME=train CIRCLE_JOB=fit) ;;
+	bitbucket)
+		vars=(CI=true BITBUCKET_PIPELINE_UUID='{1f0c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f}'
+			BITBUCKET_BUILD_NUMBER="${RUN_ID:-42}"
+			BITBUCKET_STEP_UUID='{9e8d7c6b-5a49-3827-1605-f4e3d2c1b0a9}'
+			BITBUCKET_COMMIT=0badc0de0badc0de0badc0de0badc0de0badc0de BITBUCKET_BRANCH=main
+			BITBUCKET_WORKSPACE=acme BITBUCKET_REPO_SLUG=train BITBUCKET_REPO_FULL_NAME=acme/train
+			BITBUCKET_GIT_HTTP_ORIGIN=http://bitbucket.org/acme/train) ;;
 	*) fail "ci: unknown provider $p" ;;
 	esac
 	[[ "$1" == varve ]] && set -- "$VARVE" "${@:2}"
@@ -128,7 +136,7 @@ expect_err_contains "need --ci"
 expect_exit 2 ci github varve tag --ci --used --produced datasets/imgs
 expect_exit 2 ci github varve tag --ci --used
 expect_exit 2 ci github varve tag --ci --used datasets/imgs name extra
-expect_exit 2 noci varve runs --provider buildkite
+expect_exit 2 noci varve runs --provider drone
 expect_err_contains "unknown provider"
 expect_exit 2 noci varve runs extra
 expect_exit 2 noci varve run
@@ -198,9 +206,20 @@ check_run circleci circleci/5a2e0a7e-1c1b-4a63-9f0e-1234567890ab \
 	5a2e0a7e-1c1b-4a63-9f0e-1234567890ab null https://circleci.com/gh/acme/train/321 \
 	beefbeefbeefbeefbeefbeefbeefbeefbeefbeef main acme/train null fit
 
+expect_exit 0 ci bitbucket varve tag --ci --used "datasets/imgs@$D1"
+expect_out_contains "datasets/imgs@ci/bitbucket/42 ->"
+check_run bitbucket bitbucket/42 42 null https://bitbucket.org/acme/train/pipelines/results/42 \
+	0badc0de0badc0de0badc0de0badc0de0badc0de main acme/train null null
+expect_exit 0 noci varve run show bitbucket/42 --json
+assert_eq '{9e8d7c6b-5a49-3827-1605-f4e3d2c1b0a9}' "$(json 'd["inputs"][0]["job_id"]' <"$OUT")" \
+	"bitbucket step uuid"
+# Bitbucket Pipelines detected without a build number: nothing recorded.
+expect_exit 1 noci env BITBUCKET_PIPELINE_UUID='{1}' "$VARVE" tag --ci --used datasets/imgs
+expect_err_contains "BITBUCKET_BUILD_NUMBER is not set"
+
 # The tag carries the run.
 expect_exit 0 noci varve tags datasets/imgs --json
-assert_eq '["ci/circleci/5a2e0a7e-1c1b-4a63-9f0e-1234567890ab", "ci/github/9876543210-1", "ci/gitlab/4242", "ci/jenkins/77", "ci/travis/555"]' \
+assert_eq '["ci/bitbucket/42", "ci/circleci/5a2e0a7e-1c1b-4a63-9f0e-1234567890ab", "ci/github/9876543210-1", "ci/gitlab/4242", "ci/jenkins/77", "ci/travis/555"]' \
 	"$(json '[t["name"] for t in d]' <"$OUT")" "tags of datasets/imgs"
 assert_eq "gitlab/4242 used $D1" \
 	"$(json '[" ".join([t["run"], t["role"], t["commit"]]) for t in d if t["name"] == "ci/gitlab/4242"][0]' <"$OUT")" \
@@ -253,8 +272,8 @@ json 'd' <"$OUT" >/dev/null
 python3 - "$OUT" <<'PY' || fail "runs --json shape"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert isinstance(d, list) and len(d) == 6, d
-providers = {"github", "gitlab", "jenkins", "travis", "circleci"}
+assert isinstance(d, list) and len(d) == 7, d
+providers = {"github", "gitlab", "jenkins", "travis", "circleci", "bitbucket"}
 for r in d:
     for k in ("key", "provider", "run_id", "attempt", "url", "commit", "ref",
               "repository", "workflow", "job", "time", "timestamp", "inputs", "outputs"):
@@ -273,7 +292,7 @@ expect_exit 0 noci varve runs --provider github --json
 assert_eq '["github/9876543210-1", "github/9876543210-2"]' "$(json 'sorted(r["key"] for r in d)' <"$OUT")" \
 	"runs --provider github"
 expect_exit 0 noci varve runs
-assert_eq 6 "$(wc -l <"$OUT")" "runs: one line per run"
+assert_eq 7 "$(wc -l <"$OUT")" "runs: one line per run"
 grep -qE '^jenkins/77  [0-9T:-]+Z  origin/main  abc123abc1  1 used, 0 produced  https://jenkins.example.com/job/train/77/$' "$OUT" ||
 	{ cat "$OUT" >&2; fail "runs: no human line for jenkins/77"; }
 
@@ -418,5 +437,50 @@ expect_exit 2 noci varve lock frobnicate
 expect_exit 1 noci varve lock verify --lock nosuch.lock
 expect_err_contains "no lock file"
 
+# --- lineage through the newer providers ---------------------------------------------
+# check_produced REV COMMIT KEY PROVIDER ATTEMPT URL REF CODE_COMMIT INPUT_REPO INPUT_COMMIT
+# REV (at COMMIT) was produced by run KEY, which used INPUT_REPO@INPUT_COMMIT:
+# `lineage --json` and the human `lineage`, `runs` and `run show` show it.
+check_produced() {
+	local rev=$1 commit=$2 key=$3 p=$4 attempt=$5 url=$6 ref=$7 code=$8 in_repo=$9 in_commit=${10}
+	expect_exit 0 noci varve lineage "$rev" --json
+	python3 - "$OUT" "$commit" "$key" "$p" "$attempt" "$url" "$ref" "$code" "$in_repo" "$in_commit" <<'PY2' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+commit, key, p, attempt, url, ref, code, in_repo, in_commit = sys.argv[2:]
+assert d["commit"] == commit, d
+[run] = d["produced_by"]
+assert run["key"] == key and run["provider"] == p and run["tag"] == "ci/" + key, run
+assert run["missing"] is False and json.dumps(run["attempt"]) == attempt, run
+assert run["url"] == url and run["ref"] == ref and run["commit"] == code, run
+assert [(i["repo"], i["commit"], i["tag"]) for i in run["inputs"]] == [(in_repo, in_commit, "ci/" + key)], run
+assert [o["commit"] for o in run["outputs"]] == [commit], run
+PY2
+		fail "$p: lineage --json of $rev"
+	expect_exit 0 noci varve lineage "$rev"
+	expect_out_contains "  produced by $key  $url"
+	expect_out_contains "      used $in_repo@${in_commit:0:12}  tag ci/$key"
+	expect_exit 0 noci varve runs --provider "$p"
+	grep -qE "^$key  [0-9T:-]+Z  $ref  ${code:0:10}  1 used, 1 produced  ${url//\?/\\?}\$" "$OUT" ||
+		{ cat "$OUT" >&2; fail "$p: no human runs line for $key"; }
+	expect_exit 0 noci varve run show "$key"
+	expect_out_contains "url         $url"
+	expect_out_contains "ref         $ref"
+}
+
+# raw -> (bitbucket 7001) -> datasets/feat
+cd "$TMP"
+expect_exit 0 noci varve create dataset feat
+mkdir feat
+printf 'features\n' >feat/f.txt
+expect_exit 0 noci varve commit datasets/feat --from feat
+F1=$(cat "$OUT")
+RUN_ID=7001 expect_exit 0 ci bitbucket varve tag --ci --used "datasets/raw@$R1"
+RUN_ID=7001 expect_exit 0 ci bitbucket varve tag --ci --produced datasets/feat
+expect_out_contains "tagged datasets/feat@ci/bitbucket/7001 -> ${F1:0:12} (produced by run bitbucket/7001)"
+check_produced datasets/feat "$F1" bitbucket/7001 bitbucket null \
+	https://bitbucket.org/acme/train/pipelines/results/7001 main \
+	0badc0de0badc0de0badc0de0badc0de0badc0de datasets/raw "$R1"
+
 # Every command in the suite ran clean of the runner's own CI variables.
-note "providers: github gitlab jenkins travis circleci"
+note "providers: github gitlab jenkins travis circleci bitbucket"

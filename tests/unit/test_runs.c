@@ -1,7 +1,7 @@
 /*
  * test_runs.c - unit tests of store/runs.c: the run codec round-trips and
  * rejects every truncation, trailing bytes, newer versions, bad names and
- * duplicate snapshots; each of the five CI providers is detected from its
+ * duplicate snapshots; each CI provider is detected from its
  * documented variables and fills every field; outside CI detection fails;
  * recording is idempotent and refuses a run that disagrees with the record
  * under its key; tags made for a run are immutable (re-running the same
@@ -533,6 +533,114 @@ static void test_env_circleci(void **state)
 	vs_run_release(&r);
 }
 
+static void test_env_bitbucket(void **state)
+{
+	static const char *const env[] = {
+		"CI=true",
+		"BITBUCKET_PIPELINE_UUID={1f0c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f}",
+		"BITBUCKET_BUILD_NUMBER=42",
+		"BITBUCKET_STEP_UUID={9e8d7c6b-5a49-3827-1605-f4e3d2c1b0a9}",
+		"BITBUCKET_COMMIT=0badc0de0badc0de0badc0de0badc0de0badc0de",
+		"BITBUCKET_BRANCH=main", "BITBUCKET_TAG=v1",
+		"BITBUCKET_REPO_FULL_NAME=acme/train",
+		"BITBUCKET_GIT_HTTP_ORIGIN=http://bitbucket.org/other/repo",
+		"BITBUCKET_WORKSPACE=acme", "BITBUCKET_REPO_SLUG=train", NULL,
+	};
+	/* A tag build without the repository's full name: the URL from
+	 * the origin, without its trailing '/'. */
+	static const char *const origin[] = {
+		"BITBUCKET_PIPELINE_UUID={1}", "BITBUCKET_BUILD_NUMBER=43",
+		"BITBUCKET_TAG=v2",
+		"BITBUCKET_GIT_HTTP_ORIGIN=http://bitbucket.org/acme/train/",
+		NULL,
+	};
+	/* Only what names the run: every other field empty. */
+	static const char *const bare[] = {
+		"BITBUCKET_PIPELINE_UUID={1}", "BITBUCKET_BUILD_NUMBER=44",
+		"BITBUCKET_BRANCH=", NULL,
+	};
+	static const char *const no_number[] = {
+		"CI=true", "BITBUCKET_PIPELINE_UUID={1}",
+		"BITBUCKET_COMMIT=abc", NULL,
+	};
+	static const char *const bad_number[] = {
+		"BITBUCKET_PIPELINE_UUID={1}", "BITBUCKET_BUILD_NUMBER={42}",
+		NULL,
+	};
+	static char long_name[VS_RUN_FIELD_MAX + 40];
+	const char *too_long[] = {
+		"BITBUCKET_PIPELINE_UUID={1}", "BITBUCKET_BUILD_NUMBER=45",
+		long_name, NULL,
+	};
+	/* GitHub Actions comes first in the detection order. */
+	static const char *const both[] = {
+		"BITBUCKET_PIPELINE_UUID={1}", "BITBUCKET_BUILD_NUMBER=46",
+		"GITHUB_ACTIONS=true", "GITHUB_RUN_ID=7", NULL,
+	};
+	struct vs_error err = { 0 };
+	char key[VS_RUN_KEY_MAX];
+	struct vs_run r;
+	size_t n;
+
+	(void)state;
+	detect(env, &r);
+	assert_string_equal(r.provider, "bitbucket");
+	assert_string_equal(r.run_id, "42");
+	assert_int_equal(r.attempt, 0);
+	assert_string_equal(r.url, "https://bitbucket.org/acme/train/"
+			    "pipelines/results/42");
+	assert_string_equal(r.commit,
+			    "0badc0de0badc0de0badc0de0badc0de0badc0de");
+	assert_string_equal(r.ref, "main");
+	assert_string_equal(r.repository, "acme/train");
+	assert_string_equal(r.workflow, "");
+	assert_string_equal(r.job, "");
+	assert_string_equal(r.job_id, "{9e8d7c6b-5a49-3827-1605-f4e3d2c1b0a9}");
+	assert_string_equal(vs_run_key(&r, key), "bitbucket/42");
+	vs_run_release(&r);
+
+	detect(origin, &r);
+	assert_string_equal(r.run_id, "43");
+	assert_string_equal(r.url,
+			    "http://bitbucket.org/acme/train/pipelines/results/43");
+	assert_string_equal(r.ref, "v2");
+	assert_string_equal(r.repository, "");
+	vs_run_release(&r);
+
+	detect(bare, &r);
+	assert_string_equal(r.run_id, "44");
+	assert_string_equal(r.url, "");
+	assert_string_equal(r.commit, "");
+	assert_string_equal(r.ref, "");
+	assert_string_equal(r.job_id, "");
+	vs_run_release(&r);
+
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)no_number, 1,
+					 &err), VS_E_INVAL);
+	assert_non_null(strstr(err.msg, "Bitbucket Pipelines detected "
+				       "(BITBUCKET_PIPELINE_UUID is set) but "
+				       "$BITBUCKET_BUILD_NUMBER is not set"));
+	vs_error_clear(&err);
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)bad_number,
+					 1, &err), VS_E_INVAL);
+	assert_non_null(strstr(err.msg, "invalid run id '{42}' in "
+				       "$BITBUCKET_BUILD_NUMBER"));
+	vs_error_clear(&err);
+	n = (size_t)snprintf(long_name, sizeof(long_name),
+			     "BITBUCKET_REPO_FULL_NAME=");
+	memset(long_name + n, 'a', sizeof(long_name) - n - 1);
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)too_long, 1,
+					 &err), VS_E_INVAL);
+	assert_string_equal(err.msg, "$BITBUCKET_REPO_FULL_NAME is too long "
+			    "(more than 2048 bytes)");
+	vs_error_clear(&err);
+	vs_run_release(&r);
+
+	detect(both, &r);
+	assert_string_equal(r.provider, "github");
+	vs_run_release(&r);
+}
+
 static void test_env_errors(void **state)
 {
 	static const char *const none[] = { "HOME=/root", NULL };
@@ -961,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_env_jenkins),
 		cmocka_unit_test(test_env_travis),
 		cmocka_unit_test(test_env_circleci),
+		cmocka_unit_test(test_env_bitbucket),
 		cmocka_unit_test(test_env_errors),
 		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
