@@ -485,6 +485,30 @@ static const struct ci_provider {
 		.repository = { { "${BITBUCKET_REPO_FULL_NAME}" } },
 		.job_id = { { "${BITBUCKET_STEP_UUID}" } },
 	},
+	/*
+	 * Buildkite docs, "Environment variables"
+	 * (buildkite.com/docs/pipelines/environment_variables).
+	 * BUILDKITE_BUILD_ID is the build's UUID, unique across pipelines,
+	 * where BUILDKITE_BUILD_NUMBER counts per pipeline.
+	 * BUILDKITE_RETRY_COUNT counts the retries of the job (0 at first),
+	 * so a retried job is a new attempt, whose retried job has its own
+	 * BUILDKITE_JOB_ID.  BUILDKITE_BRANCH holds the tag, too, in a build
+	 * of a tag; BUILDKITE_REPO is the repository's git URL.
+	 */
+	{
+		.name = "buildkite", .title = "Buildkite",
+		.var = "BUILDKITE", .value = "true",
+		.run_id = { { "${BUILDKITE_BUILD_ID}",
+			      "${BUILDKITE_BUILD_NUMBER}" } },
+		.retries = "BUILDKITE_RETRY_COUNT",
+		.url = { { "${BUILDKITE_BUILD_URL}" } },
+		.commit = { { "${BUILDKITE_COMMIT}" } },
+		.ref = { { "${BUILDKITE_BRANCH}", "${BUILDKITE_TAG}" } },
+		.repository = { { "${BUILDKITE_REPO}" } },
+		.workflow = { { "${BUILDKITE_PIPELINE_SLUG}" } },
+		.job = { { "${BUILDKITE_LABEL}" } },
+		.job_id = { { "${BUILDKITE_JOB_ID}" } },
+	},
 };
 
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))

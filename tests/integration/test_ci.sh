@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI integration: `tag --ci` detects each provider (GitHub Actions, GitLab
-# CI/CD, Jenkins, Travis CI, CircleCI, Bitbucket Pipelines) from its variables
-# and records the run; outside CI it fails and changes nothing; tags stay immutable; `runs --json`
+# CI/CD, Jenkins, Travis CI, CircleCI, Bitbucket Pipelines, Buildkite) from its
+# variables and records the run; outside CI it fails and changes nothing; tags stay immutable; `runs --json`
 # and `run show --json` have the documented shape; lineage walks model -> run ->
 # dataset -> run -> dataset; `pin` then `checkout --lock` reproduces the pinned
 # versions after newer commits; `lock verify` finds missing snapshots.
@@ -18,7 +18,7 @@ ci_vars() {
 		case "$v" in
 		CI | CI_* | GITHUB_* | GITLAB_* | RUNNER_* | JENKINS_* | BUILD_* | GIT_* | \
 			JOB_* | BRANCH_NAME | TRAVIS | TRAVIS_* | CIRCLECI | CIRCLE_* | \
-			BITBUCKET_*)
+			BITBUCKET_* | BUILDKITE | BUILDKITE_*)
 			echo "$v"
 			;;
 		esac
@@ -85,6 +85,15 @@ ci() {
 			BITBUCKET_COMMIT=0badc0de0badc0de0badc0de0badc0de0badc0de BITBUCKET_BRANCH=main
 			BITBUCKET_WORKSPACE=acme BITBUCKET_REPO_SLUG=train BITBUCKET_REPO_FULL_NAME=acme/train
 			BITBUCKET_GIT_HTTP_ORIGIN=http://bitbucket.org/acme/train) ;;
+	buildkite)
+		vars=(CI=true BUILDKITE=true
+			BUILDKITE_BUILD_ID="${RUN_ID:-4735ba57-80d0-46e2-8fa0-b28223a86586}"
+			BUILDKITE_BUILD_NUMBER=1514 BUILDKITE_RETRY_COUNT="${RETRIES:-0}"
+			BUILDKITE_BUILD_URL=https://buildkite.com/acme/train/builds/1514
+			BUILDKITE_COMMIT=83a20ec058e2fb00e7fa4558c4c6e81e2dcf253d BUILDKITE_BRANCH=main
+			BUILDKITE_REPO=git@github.com:acme/train.git BUILDKITE_PIPELINE_SLUG=train
+			BUILDKITE_ORGANIZATION_SLUG=acme BUILDKITE_LABEL=':hammer: fit'
+			BUILDKITE_JOB_ID=e44f9784-e20e-4b93-a21d-f41fd5869db9) ;;
 	*) fail "ci: unknown provider $p" ;;
 	esac
 	[[ "$1" == varve ]] && set -- "$VARVE" "${@:2}"
@@ -217,9 +226,24 @@ assert_eq '{9e8d7c6b-5a49-3827-1605-f4e3d2c1b0a9}' "$(json 'd["inputs"][0]["job_
 expect_exit 1 noci env BITBUCKET_PIPELINE_UUID='{1}' "$VARVE" tag --ci --used datasets/imgs
 expect_err_contains "BITBUCKET_BUILD_NUMBER is not set"
 
+BK=4735ba57-80d0-46e2-8fa0-b28223a86586
+expect_exit 0 ci buildkite varve tag --ci --used "datasets/imgs@$D1"
+expect_out_contains "datasets/imgs@ci/buildkite/$BK-1 ->"
+check_run buildkite "buildkite/$BK-1" "$BK" 1 https://buildkite.com/acme/train/builds/1514 \
+	83a20ec058e2fb00e7fa4558c4c6e81e2dcf253d main git@github.com:acme/train.git train ':hammer: fit'
+expect_exit 0 noci varve run show "buildkite/$BK-1" --json
+assert_eq e44f9784-e20e-4b93-a21d-f41fd5869db9 "$(json 'd["inputs"][0]["job_id"]' <"$OUT")" \
+	"buildkite job id"
+# A retried job (BUILDKITE_RETRY_COUNT=1) is the second attempt; a bad count
+# is an error naming the variable, and records nothing.
+RETRIES=1 expect_exit 0 ci buildkite varve tag --ci --used "datasets/imgs@$D2"
+expect_out_contains "datasets/imgs@ci/buildkite/$BK-2 ->"
+RETRIES=x expect_exit 1 ci buildkite varve tag --ci --used "datasets/imgs@$D2" never
+expect_err_contains "invalid retry count 'x' in \$BUILDKITE_RETRY_COUNT"
+
 # The tag carries the run.
 expect_exit 0 noci varve tags datasets/imgs --json
-assert_eq '["ci/bitbucket/42", "ci/circleci/5a2e0a7e-1c1b-4a63-9f0e-1234567890ab", "ci/github/9876543210-1", "ci/gitlab/4242", "ci/jenkins/77", "ci/travis/555"]' \
+assert_eq '["ci/bitbucket/42", "ci/buildkite/4735ba57-80d0-46e2-8fa0-b28223a86586-1", "ci/buildkite/4735ba57-80d0-46e2-8fa0-b28223a86586-2", "ci/circleci/5a2e0a7e-1c1b-4a63-9f0e-1234567890ab", "ci/github/9876543210-1", "ci/gitlab/4242", "ci/jenkins/77", "ci/travis/555"]' \
 	"$(json '[t["name"] for t in d]' <"$OUT")" "tags of datasets/imgs"
 assert_eq "gitlab/4242 used $D1" \
 	"$(json '[" ".join([t["run"], t["role"], t["commit"]]) for t in d if t["name"] == "ci/gitlab/4242"][0]' <"$OUT")" \
@@ -272,8 +296,8 @@ json 'd' <"$OUT" >/dev/null
 python3 - "$OUT" <<'PY' || fail "runs --json shape"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert isinstance(d, list) and len(d) == 7, d
-providers = {"github", "gitlab", "jenkins", "travis", "circleci", "bitbucket"}
+assert isinstance(d, list) and len(d) == 9, d
+providers = {"github", "gitlab", "jenkins", "travis", "circleci", "bitbucket", "buildkite"}
 for r in d:
     for k in ("key", "provider", "run_id", "attempt", "url", "commit", "ref",
               "repository", "workflow", "job", "time", "timestamp", "inputs", "outputs"):
@@ -292,7 +316,7 @@ expect_exit 0 noci varve runs --provider github --json
 assert_eq '["github/9876543210-1", "github/9876543210-2"]' "$(json 'sorted(r["key"] for r in d)' <"$OUT")" \
 	"runs --provider github"
 expect_exit 0 noci varve runs
-assert_eq 7 "$(wc -l <"$OUT")" "runs: one line per run"
+assert_eq 9 "$(wc -l <"$OUT")" "runs: one line per run"
 grep -qE '^jenkins/77  [0-9T:-]+Z  origin/main  abc123abc1  1 used, 0 produced  https://jenkins.example.com/job/train/77/$' "$OUT" ||
 	{ cat "$OUT" >&2; fail "runs: no human line for jenkins/77"; }
 
@@ -482,5 +506,22 @@ check_produced datasets/feat "$F1" bitbucket/7001 bitbucket null \
 	https://bitbucket.org/acme/train/pipelines/results/7001 main \
 	0badc0de0badc0de0badc0de0badc0de0badc0de datasets/raw "$R1"
 
+# datasets/feat -> (buildkite build 9a0e...) -> models/kite
+expect_exit 0 noci varve create model kite
+mkdir kite
+printf 'kite weights\n' >kite/w.bin
+expect_exit 0 noci varve commit models/kite --from kite
+K1=$(cat "$OUT")
+BK2=9a0e6d1c-2f3b-4c5d-8e7f-60718293a4b5
+RUN_ID=$BK2 expect_exit 0 ci buildkite varve tag --ci --used datasets/feat
+RUN_ID=$BK2 expect_exit 0 ci buildkite varve tag --ci --produced models/kite
+check_produced models/kite "$K1" "buildkite/$BK2-1" buildkite 1 \
+	https://buildkite.com/acme/train/builds/1514 main \
+	83a20ec058e2fb00e7fa4558c4c6e81e2dcf253d datasets/feat "$F1"
+# ... and on through the Bitbucket run that produced datasets/feat.
+expect_exit 0 noci varve lineage models/kite
+expect_out_contains "      produced by bitbucket/7001  https://bitbucket.org/acme/train/pipelines/results/7001"
+expect_out_contains "          used datasets/raw@${R1:0:12}  tag ci/bitbucket/7001"
+
 # Every command in the suite ran clean of the runner's own CI variables.
-note "providers: github gitlab jenkins travis circleci bitbucket"
+note "providers: github gitlab jenkins travis circleci bitbucket buildkite"

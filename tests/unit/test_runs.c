@@ -641,6 +641,109 @@ static void test_env_bitbucket(void **state)
 	vs_run_release(&r);
 }
 
+static void test_env_buildkite(void **state)
+{
+	static const char *const env[] = {
+		"CI=true", "BUILDKITE=true",
+		"BUILDKITE_BUILD_ID=4735ba57-80d0-46e2-8fa0-b28223a86586",
+		"BUILDKITE_BUILD_NUMBER=1514", "BUILDKITE_RETRY_COUNT=0",
+		"BUILDKITE_BUILD_URL=https://buildkite.com/acme/train/builds/1514",
+		"BUILDKITE_COMMIT=83a20ec058e2fb00e7fa4558c4c6e81e2dcf253d",
+		"BUILDKITE_BRANCH=main", "BUILDKITE_TAG=",
+		"BUILDKITE_REPO=git@github.com:acme/train.git",
+		"BUILDKITE_PIPELINE_SLUG=train",
+		"BUILDKITE_LABEL=:hammer: fit",
+		"BUILDKITE_JOB_ID=e44f9784-e20e-4b93-a21d-f41fd5869db9", NULL,
+	};
+	/* A job retried twice, of a tag build, without the build's UUID;
+	 * no label, URL or repository. */
+	static const char *const retried[] = {
+		"BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=1515",
+		"BUILDKITE_RETRY_COUNT=2", "BUILDKITE_TAG=v1.2.3", NULL,
+	};
+	/* No retry count: the first attempt. */
+	static const char *const no_count[] = {
+		"BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=1516", NULL,
+	};
+	static const char *const no_id[] = {
+		"BUILDKITE=true", "BUILDKITE_COMMIT=abc", NULL,
+	};
+	static const char *const bad_counts[][4] = {
+		{ "BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=1",
+		  "BUILDKITE_RETRY_COUNT=-1", NULL },
+		{ "BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=1",
+		  "BUILDKITE_RETRY_COUNT=one", NULL },
+		{ "BUILDKITE=true", "BUILDKITE_BUILD_NUMBER=1",
+		  "BUILDKITE_RETRY_COUNT=1234567890", NULL },
+	};
+	static const char *const bad_id[] = {
+		"BUILDKITE=true", "BUILDKITE_BUILD_ID=a b", NULL,
+	};
+	static const char *const not_true[] = {
+		"BUILDKITE=1", "BUILDKITE_BUILD_NUMBER=1", NULL,
+	};
+	struct vs_error err = { 0 };
+	char key[VS_RUN_KEY_MAX];
+	struct vs_run r;
+	size_t i;
+
+	(void)state;
+	detect(env, &r);
+	assert_string_equal(r.provider, "buildkite");
+	assert_string_equal(r.run_id, "4735ba57-80d0-46e2-8fa0-b28223a86586");
+	assert_int_equal(r.attempt, 1);
+	assert_string_equal(r.url,
+			    "https://buildkite.com/acme/train/builds/1514");
+	assert_string_equal(r.commit,
+			    "83a20ec058e2fb00e7fa4558c4c6e81e2dcf253d");
+	assert_string_equal(r.ref, "main");
+	assert_string_equal(r.repository, "git@github.com:acme/train.git");
+	assert_string_equal(r.workflow, "train");
+	assert_string_equal(r.job, ":hammer: fit");
+	assert_string_equal(r.job_id, "e44f9784-e20e-4b93-a21d-f41fd5869db9");
+	assert_string_equal(vs_run_key(&r, key),
+			    "buildkite/4735ba57-80d0-46e2-8fa0-b28223a86586-1");
+	vs_run_release(&r);
+
+	detect(retried, &r);
+	assert_string_equal(r.run_id, "1515");
+	assert_int_equal(r.attempt, 3);
+	assert_string_equal(r.ref, "v1.2.3");
+	assert_string_equal(r.url, "");
+	assert_string_equal(r.repository, "");
+	assert_string_equal(r.job, "");
+	assert_string_equal(vs_run_key(&r, key), "buildkite/1515-3");
+	vs_run_release(&r);
+
+	detect(no_count, &r);
+	assert_int_equal(r.attempt, 0);
+	assert_string_equal(vs_run_key(&r, key), "buildkite/1516");
+	vs_run_release(&r);
+
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)no_id, 1,
+					 &err), VS_E_INVAL);
+	assert_non_null(strstr(err.msg, "Buildkite detected (BUILDKITE=true) "
+				       "but $BUILDKITE_BUILD_ID is not set"));
+	for (i = 0; i < sizeof(bad_counts) / sizeof(bad_counts[0]); i++) {
+		vs_error_clear(&err);
+		assert_int_equal(vs_run_from_env(&r, fake_getenv,
+						 (void *)bad_counts[i], 1,
+						 &err), VS_E_INVAL);
+		assert_non_null(strstr(err.msg, "invalid retry count"));
+		assert_non_null(strstr(err.msg, "$BUILDKITE_RETRY_COUNT "
+					       "(expected a non-negative "
+					       "number)"));
+	}
+	vs_error_clear(&err);
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)bad_id, 1,
+					 &err), VS_E_INVAL);
+	assert_non_null(strstr(err.msg, "invalid run id 'a b' in "
+				       "$BUILDKITE_BUILD_ID"));
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)not_true, 1,
+					 NULL), VS_E_NOTFOUND);
+	vs_run_release(&r);
+}
+
 static void test_env_errors(void **state)
 {
 	static const char *const none[] = { "HOME=/root", NULL };
@@ -1070,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_env_travis),
 		cmocka_unit_test(test_env_circleci),
 		cmocka_unit_test(test_env_bitbucket),
+		cmocka_unit_test(test_env_buildkite),
 		cmocka_unit_test(test_env_errors),
 		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
