@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input: every case exits 1 (2 for usage errors), says "varve: error: ..." on
 # stderr, and changes nothing in the store. Ends with corrupted chunks and objects,
-# which verify --full must name and cat/checkout must refuse to return.
+# which verify --full must name and cat/checkout must refuse to return, and with the
+# permission cases, run as an unprivileged user (a temporary one when run as root).
 source "$(dirname "$0")/lib.sh"
 
 expect_exit 0 varve init
@@ -45,9 +46,11 @@ bad 1 varve diff datasets/nope datasets/good
 bad 1 varve log datasets/good@nosuch
 bad 1 varve log datasets/good@deadbeefdeadbeef
 bad 1 varve log datasets/good@0000000000000000000000000000000000000000000000000000000000000000
-bad "1|2" varve log datasets/good@
-bad "1|2" varve log datasets/good@main~x
-bad "1|2" varve log datasets/good@main~-1
+# a malformed REV is an unknown revision (README: a REV is REPO[@X][~N]),
+# a failed operation like the ones above, not a usage error
+bad 1 varve log datasets/good@
+bad 1 varve log datasets/good@main~x
+bad 1 varve log datasets/good@main~-1
 bad 1 varve log datasets/good@main~999
 bad 1 varve log datasets/good~1
 bad 1 varve cat datasets/good@nosuch:README.txt
@@ -69,8 +72,10 @@ for name in ../x "" "$long" a/b $'a\x01b' Foo .hidden _x "a b" $'a\nb' "$(printf
 	bad 1 varve create model "$name"
 done
 # the longest valid name is 64 characters (checked after the fingerprint loop below)
-bad "1|2" varve create table x
-bad "1|2" varve create datasets x
+# the usage line spells the kind out ("create dataset|model NAME"): anything
+# else there is a usage error
+bad 2 varve create table x
+bad 2 varve create datasets x
 bad 1 varve create dataset good
 bad 1 varve branch datasets/good "../x" datasets/good
 bad 1 varve commit datasets/good --from src --branch "../x"
@@ -79,20 +84,10 @@ bad 1 varve commit datasets/good --from src --branch "../x"
 bad 1 varve commit datasets/good --from missing-dir
 printf 'x\n' >a-regular-file
 bad 1 varve commit datasets/good --from a-regular-file
-if ((EUID != 0)); then
-	mkdir unreadable
-	printf 'x\n' >unreadable/f
-	chmod 000 unreadable
-	bad 1 varve commit datasets/good --from unreadable
-	chmod 755 unreadable
-	chmod 000 unreadable/f
-	bad 1 varve commit datasets/good --from unreadable
-	chmod 644 unreadable/f
-else
-	note "running as root: the unreadable-directory cases are skipped (root reads anything)"
-fi
-bad "1|2" varve commit datasets/good --from src --meta novalue
-bad "1|2" varve commit datasets/good --from src --meta =value
+# (an unreadable source: at the end, as an unprivileged user)
+# --meta takes KEY=VALUE (the usage line): a malformed one is a usage error
+bad 2 varve commit datasets/good --from src --meta novalue
+bad 2 varve commit datasets/good --from src --meta =value
 
 # --- checkout never overwrites ----------------------------------------------------------------
 mkdir nonempty
@@ -311,3 +306,93 @@ expect_err_contains "$BAD"
 expect_exit 0 varve log datasets/good
 expect_exit 0 varve cat datasets/good:README.txt
 assert_files_equal src/README.txt "$OUT" "cat of an intact file after corruption elsewhere"
+
+# --- what only an unprivileged user meets ------------------------------------------------------
+# Permission denied on a source, a store or a target: root reads and writes anything,
+# so as root these run as a temporary user made for them (and removed on exit).
+# Last, because a machine where that cannot be done skips them with exit 77.
+UDIR=$(mktemp -d)
+CLEANUP_PATHS+=("$UDIR")
+if ((EUID == 0)); then
+	for tool in useradd userdel setpriv; do
+		if ! command -v "$tool" >/dev/null; then
+			note "SKIP: running as root without $tool: no unprivileged user for the permission cases"
+			exit 77
+		fi
+	done
+	TUSER=varve-t$$
+	if ! useradd --system --no-create-home --no-user-group --shell /usr/sbin/nologin \
+		"$TUSER" 2>"$ERR"; then
+		cat "$ERR" >&2
+		note "SKIP: useradd $TUSER failed: no unprivileged user for the permission cases"
+		exit 77
+	fi
+	# remove the user whatever happens, then run lib.sh's cleanup with the test's status
+	# shellcheck disable=SC2154 # _rc is set inside the trap
+	trap '_rc=$?; userdel "$TUSER" 2>/dev/null || note "could not remove user $TUSER"; (exit $_rc); cleanup' EXIT
+	TGID=$(id -g "$TUSER")
+	chown "$TUSER:$TGID" "$UDIR"
+	as_user() { (cd "$UDIR" && exec setpriv --reuid="$TUSER" --regid="$TGID" --clear-groups -- "$@"); }
+	as_user test -x "$VARVE" ||
+		{ note "SKIP: user $TUSER cannot run $VARVE (a directory on its path is closed to others)"; exit 77; }
+else
+	as_user() { (cd "$UDIR" && exec "$@"); }
+fi
+USTORE=$UDIR/.varve
+ufingerprint() { # what the unprivileged user's store shows
+	{
+		as_user "$VARVE" --store "$USTORE" list --json
+		as_user "$VARVE" --store "$USTORE" log datasets/u --json
+	} 2>&1 | sha256sum | cut -d' ' -f1
+}
+# ubad CODE CMD...: as bad, run as the unprivileged user against its store USTORE.
+ubad() {
+	local code=$1; shift
+	expect_exit "$code" as_user "$@"
+	expect_error_format
+	[[ "$(ufingerprint)" == "$UFP0" ]] || fail "the store changed after: $LAST_CMD"
+}
+expect_exit 0 as_user "$VARVE" init
+expect_exit 0 as_user "$VARVE" create dataset u
+expect_exit 0 as_user mkdir src unreadable closed
+expect_exit 0 as_user sh -c 'printf "x\n" >src/f && printf "x\n" >unreadable/f'
+expect_exit 0 as_user "$VARVE" commit datasets/u --from src
+UFP0=$(ufingerprint)
+
+# an unreadable source directory, then an unreadable file in it
+chmod 000 "$UDIR/unreadable"
+ubad 1 "$VARVE" commit datasets/u --from unreadable
+expect_err_contains "Permission denied"
+chmod 755 "$UDIR/unreadable"
+chmod 000 "$UDIR/unreadable/f"
+ubad 1 "$VARVE" commit datasets/u --from unreadable
+expect_err_contains "Permission denied"
+
+# a target directory that cannot be written: checkout and init fail, create nothing
+chmod 555 "$UDIR/closed"
+ubad 1 "$VARVE" checkout datasets/u closed/co
+[[ ! -e "$UDIR/closed/co" ]] || fail "a failed checkout created its target"
+ubad 1 "$VARVE" init closed/store
+[[ ! -e "$UDIR/closed/store" ]] || fail "a failed init created its store"
+assert_eq "" "$(ls -A "$UDIR/closed")" "a directory the user cannot write"
+
+# a store that cannot be written: readers still work (README), writers fail
+chmod -R a-w "$USTORE"
+expect_exit 0 as_user "$VARVE" list
+assert_eq "datasets/u" "$(cat "$OUT")" "list of a read-only store"
+expect_exit 0 as_user "$VARVE" log datasets/u --oneline
+ubad 1 "$VARVE" create dataset other
+ubad 1 "$VARVE" commit datasets/u --from src --allow-empty
+chmod -R u+w "$USTORE"
+
+# a store directory that cannot be entered at all
+chmod 000 "$USTORE"
+expect_exit 1 as_user "$VARVE" list
+expect_error_format
+expect_err_contains "$USTORE"
+expect_err_contains "Permission denied"
+expect_exit 1 as_user "$VARVE" --store "$USTORE" log datasets/u
+expect_error_format
+expect_err_contains "Permission denied"
+chmod 755 "$USTORE"
+[[ "$(ufingerprint)" == "$UFP0" ]] || fail "the store changed while it could not be entered"
