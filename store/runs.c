@@ -370,7 +370,8 @@ fail:
  *   { "${X}", "default" }                  a variable, else a default
  *
  * A reference may carry a filter: ${NAME|noslash} drops the value's
- * trailing '/'s (a base URL).  The run id's templates are
+ * trailing '/'s (a base URL), ${NAME|escape} percent-encodes every byte but
+ * A-Z a-z 0-9 - . _ ~ (one URL path segment).  The run id's templates are
  * single references (its message names the variable), checked by
  * vs_run_id_valid().  The attempt comes from a variable counting attempts
  * from 1 (.attempt) or one counting retries from 0 (.retries; attempt =
@@ -509,6 +510,38 @@ static const struct ci_provider {
 		.job = { { "${BUILDKITE_LABEL}" } },
 		.job_id = { { "${BUILDKITE_JOB_ID}" } },
 	},
+	/*
+	 * Azure DevOps docs, "Use predefined variables"
+	 * (learn.microsoft.com/azure/devops/pipelines/build/variables); a
+	 * variable Build.BuildId is the environment variable BUILD_BUILDID.
+	 * TF_BUILD is "True" in a build.  System.JobAttempt counts the
+	 * attempts of the job from 1, and a job rerun keeps the build's id.
+	 * The results page is <collection URI>/<project>/_build/results?
+	 * buildId=<id>: System.CollectionUri, else the same URI as
+	 * System.TeamFoundationCollectionUri ("https://dev.azure.com/org/"),
+	 * and the project's name, which may hold blanks.  Build.SourceBranch
+	 * is a full ref (refs/heads/main, refs/tags/v1, refs/pull/1/merge).
+	 * The job is System.JobDisplayName, else Agent.JobName (usually
+	 * "Job" or "__default").
+	 */
+	{
+		.name = "azure", .title = "Azure Pipelines",
+		.var = "TF_BUILD", .value = "True",
+		.run_id = { { "${BUILD_BUILDID}" } },
+		.attempt = "SYSTEM_JOBATTEMPT",
+		.url = { { "${SYSTEM_COLLECTIONURI|noslash}/"
+			   "${SYSTEM_TEAMPROJECT|escape}"
+			   "/_build/results?buildId=${BUILD_BUILDID}",
+			   "${SYSTEM_TEAMFOUNDATIONCOLLECTIONURI|noslash}/"
+			   "${SYSTEM_TEAMPROJECT|escape}"
+			   "/_build/results?buildId=${BUILD_BUILDID}" } },
+		.commit = { { "${BUILD_SOURCEVERSION}" } },
+		.ref = { { "${BUILD_SOURCEBRANCH}" } },
+		.repository = { { "${BUILD_REPOSITORY_URI}" } },
+		.workflow = { { "${BUILD_DEFINITIONNAME}" } },
+		.job = { { "${SYSTEM_JOBDISPLAYNAME}", "${AGENT_JOBNAME}" } },
+		.job_id = { { "${SYSTEM_JOBID}" } },
+	},
 };
 
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
@@ -606,6 +639,26 @@ static bool tpl_single(const char *tpl, char name[CI_VAR_MAX])
 	       llen == 0 && !filter && !*tpl;
 }
 
+/* s percent-encoded as one URL path segment (RFC 3986 unreserved bytes
+ * kept). */
+static void add_escaped(struct vs_buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c;
+
+	for (; *s; s++) {
+		c = (unsigned char)*s;
+		if (alnum(*s) || c == '-' || c == '.' || c == '_' ||
+		    c == '~') {
+			vs_buf_addch(out, c);
+		} else {
+			vs_buf_addch(out, '%');
+			vs_buf_addch(out, hex[c >> 4]);
+			vs_buf_addch(out, hex[c & 15]);
+		}
+	}
+}
+
 /* Expands tpl into out (reset first); false if a variable it names is
  * not set. */
 static bool tpl_expand(const struct env *e, const char *tpl,
@@ -622,6 +675,10 @@ static bool tpl_expand(const struct env *e, const char *tpl,
 		if (!v)
 			return false;
 		n = strlen(v);
+		if (filter && filter_is(filter, flen, "escape")) {
+			add_escaped(out, v);
+			continue;
+		}
 		if (filter && filter_is(filter, flen, "noslash")) {
 			while (n && v[n - 1] == '/')
 				n--;

@@ -3,7 +3,8 @@
  *
  * A run is one execution of a CI pipeline (a GitHub Actions workflow run
  * attempt, a GitLab pipeline, a Jenkins build, a Travis build, a CircleCI
- * workflow, a Bitbucket pipeline, a Buildkite build).
+ * workflow, a Bitbucket pipeline, a Buildkite build, an Azure Pipelines
+ * build).
  * `varve tag --ci --used|--produced REV` detects the provider from its
  * documented environment variables (vs_run_from_env), tags the snapshot and
  * adds it to the run's record (vs_run_tag).  Lineage goes from a
@@ -171,8 +172,8 @@ bool vs_run_provider_known(const char *name);
  * first CI provider detected: GitHub Actions (GITHUB_ACTIONS=true), GitLab
  * CI/CD (GITLAB_CI=true), Jenkins (JENKINS_URL set), Travis CI
  * (TRAVIS=true), CircleCI (CIRCLECI=true), Bitbucket Pipelines
- * (BITBUCKET_PIPELINE_UUID set), Buildkite (BUILDKITE=true).  now becomes
- * run->time.
+ * (BITBUCKET_PIPELINE_UUID set), Buildkite (BUILDKITE=true), Azure
+ * Pipelines (TF_BUILD=True).  now becomes run->time.
  * Returns 0, VS_E_NOTFOUND when no provider is detected, or VS_E_INVAL when
  * one is but its run id is missing or invalid, or a value is too long (the
  * message names the variable).

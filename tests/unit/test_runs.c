@@ -744,6 +744,111 @@ static void test_env_buildkite(void **state)
 	vs_run_release(&r);
 }
 
+static void test_env_azure(void **state)
+{
+	static const char *const env[] = {
+		"TF_BUILD=True", "BUILD_BUILDID=1234",
+		"BUILD_BUILDNUMBER=20240807.1",
+		"SYSTEM_JOBATTEMPT=2",
+		"SYSTEM_COLLECTIONURI=https://dev.azure.com/fabrikam/",
+		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI=https://old.example/",
+		"SYSTEM_TEAMPROJECT=Fabrikam Fiber",
+		"BUILD_SOURCEVERSION=3f2a9c0e3f2a9c0e3f2a9c0e3f2a9c0e3f2a9c0e",
+		"BUILD_SOURCEBRANCH=refs/heads/main",
+		"BUILD_REPOSITORY_URI=https://dev.azure.com/fabrikam/_git/train",
+		"BUILD_DEFINITIONNAME=train CI",
+		"SYSTEM_JOBDISPLAYNAME=Fit model", "AGENT_JOBNAME=Job",
+		"SYSTEM_JOBID=12f1170f-54f2-53f3-20dd-22fc7dff55f9",
+		NULL,
+	};
+	/* The older collection URI, a project name needing escapes (UTF-8
+	 * included), Agent.JobName for the job, no attempt. */
+	static const char *const older[] = {
+		"TF_BUILD=True", "BUILD_BUILDID=1235",
+		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI="
+		"https://tfs.example/tfs/Coll",
+		"SYSTEM_TEAMPROJECT=R&D/ML \xc3\xa9t\xc3\xa9",
+		"BUILD_SOURCEBRANCH=refs/tags/v1", "AGENT_JOBNAME=__default",
+		NULL,
+	};
+	/* No project: no URL. */
+	static const char *const no_project[] = {
+		"TF_BUILD=True", "BUILD_BUILDID=1236",
+		"SYSTEM_COLLECTIONURI=https://dev.azure.com/fabrikam/", NULL,
+	};
+	static const char *const no_id[] = {
+		"TF_BUILD=True", "SYSTEM_JOBATTEMPT=1", NULL,
+	};
+	static const char *const bad_attempts[][4] = {
+		{ "TF_BUILD=True", "BUILD_BUILDID=1", "SYSTEM_JOBATTEMPT=0",
+		  NULL },
+		{ "TF_BUILD=True", "BUILD_BUILDID=1", "SYSTEM_JOBATTEMPT=2nd",
+		  NULL },
+	};
+	/* TF_BUILD is "True"; anything else is not a build. */
+	static const char *const not_true[] = {
+		"TF_BUILD=true", "BUILD_BUILDID=1", NULL,
+	};
+	struct vs_error err = { 0 };
+	char key[VS_RUN_KEY_MAX];
+	struct vs_run r;
+	size_t i;
+
+	(void)state;
+	detect(env, &r);
+	assert_string_equal(r.provider, "azure");
+	assert_string_equal(r.run_id, "1234");
+	assert_int_equal(r.attempt, 2);
+	assert_string_equal(r.url, "https://dev.azure.com/fabrikam/"
+			    "Fabrikam%20Fiber/_build/results?buildId=1234");
+	assert_string_equal(r.commit,
+			    "3f2a9c0e3f2a9c0e3f2a9c0e3f2a9c0e3f2a9c0e");
+	assert_string_equal(r.ref, "refs/heads/main");
+	assert_string_equal(r.repository,
+			    "https://dev.azure.com/fabrikam/_git/train");
+	assert_string_equal(r.workflow, "train CI");
+	assert_string_equal(r.job, "Fit model");
+	assert_string_equal(r.job_id, "12f1170f-54f2-53f3-20dd-22fc7dff55f9");
+	assert_string_equal(vs_run_key(&r, key), "azure/1234-2");
+	vs_run_release(&r);
+
+	detect(older, &r);
+	assert_int_equal(r.attempt, 0);
+	assert_string_equal(r.url, "https://tfs.example/tfs/Coll/"
+			    "R%26D%2FML%20%C3%A9t%C3%A9/_build/results"
+			    "?buildId=1235");
+	assert_string_equal(r.ref, "refs/tags/v1");
+	assert_string_equal(r.job, "__default");
+	assert_string_equal(r.workflow, "");
+	assert_string_equal(vs_run_key(&r, key), "azure/1235");
+	vs_run_release(&r);
+
+	detect(no_project, &r);
+	assert_string_equal(r.url, "");
+	vs_run_release(&r);
+
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)no_id, 1,
+					 &err), VS_E_INVAL);
+	assert_non_null(strstr(err.msg, "Azure Pipelines detected "
+				       "(TF_BUILD=True) but $BUILD_BUILDID is "
+				       "not set"));
+	for (i = 0; i < sizeof(bad_attempts) / sizeof(bad_attempts[0]); i++) {
+		vs_error_clear(&err);
+		assert_int_equal(vs_run_from_env(&r, fake_getenv,
+						 (void *)bad_attempts[i], 1,
+						 &err), VS_E_INVAL);
+		assert_non_null(strstr(err.msg, "invalid attempt"));
+		assert_non_null(strstr(err.msg, "$SYSTEM_JOBATTEMPT (expected "
+					       "a positive number)"));
+	}
+	vs_error_clear(&err);
+	assert_int_equal(vs_run_from_env(&r, fake_getenv, (void *)not_true, 1,
+					 &err), VS_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "TF_BUILD"));
+	assert_non_null(strstr(err.msg, "Buildkite and Azure Pipelines)"));
+	vs_run_release(&r);
+}
+
 static void test_env_errors(void **state)
 {
 	static const char *const none[] = { "HOME=/root", NULL };
@@ -1174,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_env_circleci),
 		cmocka_unit_test(test_env_bitbucket),
 		cmocka_unit_test(test_env_buildkite),
+		cmocka_unit_test(test_env_azure),
 		cmocka_unit_test(test_env_errors),
 		cmocka_unit_test_setup_teardown(test_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
