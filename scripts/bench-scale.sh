@@ -46,7 +46,7 @@ while (($#)); do
 	--limit) limit=${2:?--limit needs seconds}; shift 2 ;;
 	--tools) tools=${2:?--tools needs a list such as local,varve}; shift 2 ;;
 	--report) shift; report_only=("$@"); (($#)) || { echo "bench-scale.sh: --report needs a results file" >&2; exit 2; }; break ;;
-	-h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench-scale.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -410,10 +410,12 @@ PY
 	mv "$out.tmp" "$out"
 	echo "$spec" >"$out.ok"
 }
-set_info() { # set_info NAME: records the set's files and bytes
+set_info() { # set_info NAME: records the set's files, bytes and disk use (counted once)
 	local d=$datadir/$1
-	record set "$1" "$(find "$d" -type f | wc -l)" "$(du -s --apparent-size --block-size=1 "$d" | cut -f1)" \
-		"$(du -s --block-size=1 "$d" | cut -f1)"
+	if [[ $(sed -n 2p "$d.ok") != [0-9]* ]]; then
+		echo "$(find "$d" -type f | wc -l)	$(du -s --apparent-size --block-size=1 "$d" | cut -f1)	$(du -s --block-size=1 "$d" | cut -f1)" >>"$d.ok"
+	fi
+	record set "$1" "$(sed -n 2p "$d.ok")"
 }
 
 # --- measuring ------------------------------------------------------------------------------
