@@ -11,7 +11,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
 
 #include "cache.h"
 #include "dircache.h"
@@ -203,8 +206,180 @@ size_t fs_inodes_match(struct fs *fs,
 /* Drops a directory's kept listing (its lock held). */
 void fs_dents_clear(struct fs_dirstate *d);
 
-/* ops.c */
+/*
+ * The operations: ops.c holds the table and the thin wrappers that reply;
+ * each do_ function below returns 0 or a negative errno and replies to
+ * nothing.
+ */
 extern const struct fuse_lowlevel_ops fs_ops;
+
+/* Maps a store error to an errno for the kernel (positive). */
+static inline int fs_errno(int r)
+{
+	if (r > -4096 && r < 0)
+		return -r;
+	switch (r) {
+	case VS_E_NOTFOUND:
+		return ENOENT;
+	case VS_E_INVAL:
+		return EINVAL;
+	case VS_E_EXISTS:
+		return EEXIST;
+	case VS_E_CONFLICT:
+		return EBUSY;
+	default:
+		return EIO;
+	}
+}
+
+static inline bool fs_is_head(const struct fs_inode *i)
+{
+	return i->kind == FS_HEAD;
+}
+
+/* --- view.c: the namespace and history views ---------------------------- */
+
+/* Attributes of i; timeout receives how long the kernel may keep them. */
+int fs_do_getattr(struct fs *fs, struct fs_inode *i, struct stat *st,
+		  double *timeout);
+/* Looks name up in parent and publishes it; fills e for the reply. */
+int fs_do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		 struct fuse_entry_param *e);
+/* Looks name up in p; fills the template t of the child and how long
+ * the kernel may cache the name. */
+int fs_lookup_child(struct fs *fs, struct fs_inode *p, const char *name,
+		    struct fs_inode *t, double *entry_timeout);
+/* The template of the child of snapshot directory p at position pos. */
+void fs_snap_child(const struct fs_inode *p, const struct vs_tree_entry *e,
+		   size_t pos, struct fs_inode *t);
+/*
+ * Publishes template t as parent/name (raising its lookup count) and fills
+ * e for an entry reply; etimeout: how long the name may be cached.
+ */
+int fs_entry_reply(struct fs *fs, fuse_ino_t parent, const char *name,
+		   struct fs_inode *t, double etimeout,
+		   struct fuse_entry_param *e);
+/* A branch or tag name as a file name: '/' spelled %2F. */
+void fs_ref_encode(struct vs_buf *out, const char *name);
+/* The target of symlink ino, appended to out. */
+int fs_do_readlink(struct fs *fs, fuse_ino_t ino, struct vs_buf *out);
+/* The store's on_change hook: drops what the mount cached of r. */
 void fs_on_change(void *arg, const struct vs_repo *r, const char *branch);
+
+/* --- dir.c: listings ------------------------------------------------------ */
+
+/* A readdir reply being filled. */
+struct fs_dirbuf {
+	struct fs *fs;
+	fuse_req_t req;
+	fuse_ino_t ino;
+	bool plus;
+	char *buf;
+	size_t size, used;
+};
+
+/* Fills b with the entries of b->ino from offset off. */
+int fs_do_readdir(struct fs_dirbuf *b, off_t off);
+/* 1 if the head directory at path lists nothing, 0 if it lists
+ * something, or a negative errno. */
+int fs_head_dir_empty(struct fs *fs, const struct vs_head *h,
+		      const char *path);
+
+/* --- head.c: writable heads --------------------------------------------- */
+
+/* What a path of a writable head is now. */
+struct fs_hnode {
+	enum vs_entry_type type;
+	uint64_t size;
+	uint64_t mtime;
+	bool staged;			/* se holds its entry */
+	struct vs_stage_entry se;
+	bool in_base;			/* bn is the base's entry at path */
+	bool base_visible;		/* base content below shows through */
+	struct vs_node bn;
+	struct fs_head_base base;
+};
+
+void fs_hnode_release(struct fs_hnode *n);
+/* What path of head h is now: 0, -ENOENT, or another negative errno. */
+int fs_head_resolve(struct fs *fs, const struct vs_head *h, const char *path,
+		    struct fs_hnode *n);
+/* The commit head h shows now (cached until its branch moves). */
+int fs_head_base_get(struct fs *fs, const struct vs_head *h,
+		     struct fs_head_base *out);
+/* dir + "/" + name, or name for the root ""; malloc'ed. */
+char *fs_path_join(const char *dir, const char *name);
+/*
+ * Makes sure i's content lives in a staged data file (copy-up on the
+ * first write) and returns an fd to it.  Called with head_lock held.
+ */
+int fs_stage_data(struct fs *fs, struct fs_inode *i, struct fs_hnode *n,
+		  int *fd_out);
+/* A new file parent/name; with fi, opened (for create), else mknod. */
+int fs_do_create(struct fs *fs, fuse_ino_t parent, const char *name,
+		 mode_t mode, struct fuse_file_info *fi,
+		 struct fuse_entry_param *e);
+/* A new directory or symlink at parent/name, as tmpl says. */
+int fs_do_make(struct fs *fs, fuse_ino_t parent, const char *name,
+	       const struct vs_stage_entry *tmpl, struct fuse_entry_param *e);
+int fs_do_remove(struct fs *fs, fuse_ino_t parent, const char *name,
+		 bool dir);
+int fs_do_rename(struct fs *fs, fuse_ino_t parent, const char *name,
+		 fuse_ino_t newparent, const char *newname, unsigned int flags);
+/* Changes what attrs/to_set say, then fills st and timeout as getattr. */
+int fs_do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi, struct stat *st,
+		  double *timeout);
+
+/* --- file.c: open files --------------------------------------------------- */
+
+/* An open file: a staged data file, or a committed file object. */
+struct fs_handle {
+	int fd;			/* staged content, or -1 */
+	struct vs_file f;	/* committed content when fd < 0 */
+	atomic_uint_fast64_t next_off;	/* where a sequential reader reads
+					   next (racy by design: a hint) */
+	atomic_uint_fast64_t hinted_end; /* chunks starting below it were
+					    hinted already (also a hint) */
+};
+
+struct fs_handle *fs_handle_new(void);
+/* Accepts NULL. */
+void fs_handle_free(struct fs_handle *h);
+/* Opens ino; fi->fh gets the handle. */
+int fs_do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/*
+ * A read's reply: the pieces to send, which point into chunks held in
+ * the chunk cache or into copy.  Released after the reply was sent (or
+ * not).
+ */
+struct fs_read_reply {
+	struct iovec *iov;
+	int n;
+	const struct fs_chunk **held;
+	size_t nheld;
+	struct vs_buf copy;	/* staged content, inline content */
+};
+
+int fs_do_read(struct fs *fs, struct fs_handle *h, size_t size, off_t off,
+	       struct fs_read_reply *rr);
+void fs_read_reply_release(struct fs *fs, struct fs_read_reply *rr,
+			   bool sent);
+/* Writes to a staged file; *written gets the count. */
+int fs_do_write(struct fs_handle *h, const char *buf, size_t size, off_t off,
+		size_t *written);
+int fs_do_fsync(struct fs_handle *h, int datasync);
+
+/* --- xattr.c: extended attributes, statfs ------------------------------- */
+
+int fs_do_getxattr(struct fs *fs, fuse_ino_t ino, const char *name,
+		   struct vs_buf *value);
+/* The names, NUL-separated, in *list (static) of *len bytes. */
+int fs_do_listxattr(struct fs *fs, fuse_ino_t ino, const char **list,
+		    size_t *len);
+/* Why an attribute cannot be set or removed. */
+int fs_do_setxattr(struct fs *fs, fuse_ino_t ino);
+int fs_do_statfs(struct fs *fs, struct statvfs *st);
 
 #endif

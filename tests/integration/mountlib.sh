@@ -158,8 +158,17 @@ wait_until() {
 
 # mount_stats MNT: one getxattr(2) call, so exactly one FUSE request (getfattr
 # asks for the size first and costs two).
+# One getxattr call with a buffer large enough, so reading the counters costs
+# exactly one request (os.getxattr tries 128 bytes first, then asks again).
 mount_stats() {
-	python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.varve.stats").decode())' "$1" ||
+	python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(4096)
+n = libc.getxattr(os.fsencode(sys.argv[1]), b"user.varve.stats", buf, 4096)
+if n < 0:
+    sys.exit(os.strerror(ctypes.get_errno()))
+print(buf.raw[:n].decode())' "$1" ||
 		fail "cannot read user.varve.stats of $1"
 }
 
