@@ -323,7 +323,8 @@ static void run_list_release(struct run_list *l)
 const struct cli_opt cmd_runs_opts[] = {
 	{ "json", 0, NULL, 'j', 0, "JSON output (see docs/ci.md)" },
 	{ "provider", 0, "P", 'p', 0,
-	  "only github, gitlab, jenkins, travis or circleci" },
+	  "only the runs of provider P: github, gitlab, ... (docs/ci.md "
+	  "lists them)" },
 	{ 0 },
 };
 
