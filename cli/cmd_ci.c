@@ -344,10 +344,17 @@ int cmd_runs(struct cmd_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	json = cl.opt['j'] != NULL;
 	provider = cl.opt['p'];
-	if (provider && !vs_run_provider_known(provider))
-		return cli_usage(ctx, "unknown provider '%s' (expected github, "
-				 "gitlab, jenkins, travis or circleci)",
-				 provider);
+	if (provider && !vs_run_provider_known(provider)) {
+		struct vs_buf known = VS_BUF_INIT;
+		const char *name;
+
+		for (i = 0; (name = vs_run_provider_name(i)) != NULL; i++)
+			vs_buf_addf(&known, "%s%s", i ? ", " : "", name);
+		cli_usage(ctx, "unknown provider '%s' (expected one of %s)",
+			  provider, known.data);
+		vs_buf_release(&known);
+		return CLI_USAGE;
+	}
 	s = cli_store_read(ctx);
 	if (!s)
 		return CLI_FAIL;

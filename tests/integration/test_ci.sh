@@ -156,7 +156,7 @@ expect_exit 2 ci github varve tag --ci --used --produced datasets/imgs
 expect_exit 2 ci github varve tag --ci --used
 expect_exit 2 ci github varve tag --ci --used datasets/imgs name extra
 expect_exit 2 noci varve runs --provider drone
-expect_err_contains "unknown provider"
+expect_err_contains "unknown provider 'drone' (expected one of github, gitlab, jenkins, travis, circleci, bitbucket, buildkite, azure)"
 expect_exit 2 noci varve runs extra
 expect_exit 2 noci varve run
 expect_exit 2 noci varve run list

@@ -13,7 +13,8 @@ requires python3
 for v in $(compgen -e); do
 	case "$v" in
 	CI | CI_* | GITHUB_* | GITLAB_* | RUNNER_* | JENKINS_* | BUILD_* | GIT_* | \
-		JOB_* | BRANCH_NAME | TRAVIS | TRAVIS_* | CIRCLECI | CIRCLE_*)
+		JOB_* | BRANCH_NAME | TRAVIS | TRAVIS_* | CIRCLECI | CIRCLE_* | \
+		BITBUCKET_* | BUILDKITE | BUILDKITE_* | TF_BUILD | SYSTEM_* | AGENT_*)
 		unset "$v"
 		;;
 	esac
