@@ -1,5 +1,6 @@
 /*
- * verify.c - integrity walk (verify) and space accounting (stats).
+ * verify.c - integrity check (verify) and space accounting (stats), both
+ * visitors of the reachability walk (walk.h).
  */
 #include "verify.h"
 
@@ -8,280 +9,217 @@
 #include <string.h>
 #include <time.h>
 
-#include "idset.h"
 #include "refs.h"
+#include "walk.h"
 
 #include "banned.h"
 
-struct walk {
+/*
+ * The verify visitor's state.  Every check is a visit of the walk over
+ * every ref (walk.h): objects the walker could not read are reported as
+ * they come; chunks are looked up (quick) or read and re-hashed (full).
+ */
+struct verify {
 	struct vs_store *s;
 	const struct vs_verify_opts *opts;
 	struct vs_verify_result *res;
-	struct vs_idset *seen;		/* commits, trees, files, chunks */
-	struct vs_buf where;		/* "datasets/x@main" */
-	struct vs_buf path;
 	struct vs_buf chunk;
 	struct timespec last;
-	bool stopped;			/* opts->cancel was seen set */
 };
 
-static bool stopped(struct walk *w)
-{
-	if (!w->stopped && w->opts->cancel && atomic_load(w->opts->cancel))
-		w->stopped = true;
-	return w->stopped;
-}
+static void problem(struct verify *vf, const struct vs_walk_visit *v,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void problem(struct walk *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void problem(struct walk *w, const char *fmt, ...)
+/* Reports a problem found at visit v: the message, then where it was. */
+static void problem(struct verify *vf, const struct vs_walk_visit *v,
+		    const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	int n;
 
-	w->res->problems++;
-	if (!w->opts->problem)
+	vf->res->problems++;
+	if (!vf->opts->problem)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, " (in %s%s%s)",
-			 w->where.data, w->path.len ? ":" : "",
-			 w->path.data);
-	w->opts->problem(w->opts->problem_arg, msg);
+		snprintf(msg + n, sizeof(msg) - n, " (in %s@%s%s%s)",
+			 v->repo->full, v->ref, v->path_len ? ":" : "",
+			 v->path);
+	vf->opts->problem(vf->opts->problem_arg, msg);
 }
 
-static void progress(struct walk *w)
+static void progress(struct verify *vf)
 {
 	struct timespec now;
 
-	if (!w->opts->progress)
+	if (!vf->opts->progress)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - w->last.tv_sec) * 1000000000LL +
-		    (now.tv_nsec - w->last.tv_nsec) < 100000000LL)
+	if ((now.tv_sec - vf->last.tv_sec) * 1000000000LL +
+		    (now.tv_nsec - vf->last.tv_nsec) < 100000000LL)
 		return;
-	w->last = now;
-	w->opts->progress(w->opts->progress_arg, w->res->chunks,
-			  w->res->chunk_bytes);
+	vf->last = now;
+	vf->opts->progress(vf->opts->progress_arg, vf->res->chunks,
+			   vf->res->chunk_bytes);
 }
 
-static void check_chunk(struct walk *w, const struct vs_chunk_ref *c)
+static void check_chunk(struct verify *vf, const struct vs_walk_visit *v)
 {
+	const struct vs_chunk_ref *c = v->chunk;
 	char hex[VS_ID_HEXLEN + 1];
 	struct vs_error e = { 0 };
 	int r;
 
-	if (stopped(w) || !vs_idset_add(w->seen, &c->id))
-		return;
-	w->res->chunks++;
+	vf->res->chunks++;
 	vs_id_to_hex(&c->id, hex);
-	if (!w->opts->full) {
-		if (!vs_chunk_has(w->s, &c->id))
-			problem(w, "chunk %s is missing", hex);
+	if (!vf->opts->full) {
+		/* The walker looked it up (VS_WALK_HAS_CHUNKS). */
+		if (v->error)
+			problem(vf, v, "chunk %s is missing", hex);
 		return;
 	}
-	r = vs_chunk_get_rehashed(w->s, NULL, &c->id, &w->chunk, &e);
+	r = vs_chunk_get_rehashed(vf->s, NULL, &c->id, &vf->chunk, &e);
 	if (r == VS_E_NOTFOUND)
-		problem(w, "chunk %s is missing", hex);
+		problem(vf, v, "chunk %s is missing", hex);
 	else if (r < 0)
-		problem(w, "chunk %s is corrupt (%s)", hex, vs_strerror(r));
-	else if (w->chunk.len != c->len)
-		problem(w, "chunk %s has length %zu, expected %llu", hex,
-			w->chunk.len, (unsigned long long)c->len);
-	/* A failed read may leave the previous chunk in w->chunk. */
+		problem(vf, v, "chunk %s is corrupt (%s)", hex,
+			vs_strerror(r));
+	else if (vf->chunk.len != c->len)
+		problem(vf, v, "chunk %s has length %zu, expected %llu", hex,
+			vf->chunk.len, (unsigned long long)c->len);
+	/* A failed read may leave the previous chunk in vf->chunk. */
 	if (r == 0)
-		w->res->chunk_bytes += w->chunk.len;
-	progress(w);
+		vf->res->chunk_bytes += vf->chunk.len;
+	progress(vf);
 }
 
-static void check_file(struct walk *w, const struct vs_id *id)
+/* Reports an object the walker could not read. */
+static void unreadable(struct verify *vf, const struct vs_walk_visit *v,
+		       const char *what)
 {
 	char hex[VS_ID_HEXLEN + 1];
-	struct vs_file f;
-	size_t i;
-	int r;
 
-	if (!vs_idset_add(w->seen, id))
-		return;
-	w->res->files++;
-	r = vs_store_read_file(w->s, id, &f, NULL);
-	if (r < 0) {
-		problem(w, "file %s is %s", vs_id_to_hex(id, hex),
-			r == VS_E_NOTFOUND ? "missing" : "corrupt");
-		return;
-	}
-	for (i = 0; i < f.nchunks && !w->stopped; i++)
-		check_chunk(w, &f.chunks[i]);
-	vs_file_release(&f);
+	problem(vf, v, "%s %s is %s", what, vs_id_to_hex(v->id, hex),
+		v->error == VS_E_NOTFOUND ? "missing" : "corrupt");
 }
 
-static void check_tree(struct walk *w, const struct vs_id *id)
+static int verify_visit(void *arg, const struct vs_walk_visit *v,
+			struct vs_error *err)
 {
-	char hex[VS_ID_HEXLEN + 1];
-	size_t base = w->path.len, i;
-	struct vs_tree t;
-	int r;
+	struct verify *vf = arg;
 
-	if (!vs_idset_add(w->seen, id))
-		return;
-	w->res->trees++;
-	r = vs_store_read_tree(w->s, id, &t, NULL);
-	if (r < 0) {
-		problem(w, "tree %s is %s", vs_id_to_hex(id, hex),
-			r == VS_E_NOTFOUND ? "missing" : "corrupt");
-		return;
+	(void)err;
+	switch (v->kind) {
+	case VS_WALK_REF:
+		vf->res->refs++;
+		break;
+	case VS_WALK_COMMIT:
+		vf->res->commits++;
+		if (v->error)
+			unreadable(vf, v, "commit");
+		break;
+	case VS_WALK_TREE:
+		vf->res->trees++;
+		if (v->error)
+			unreadable(vf, v, "tree");
+		break;
+	case VS_WALK_FILE:
+		vf->res->files++;
+		if (v->error)
+			unreadable(vf, v, "file");
+		break;
+	case VS_WALK_CHUNK:
+		check_chunk(vf, v);
+		break;
+	case VS_WALK_LEAVE_TREE:
+		break;
 	}
-	for (i = 0; i < t.count && !stopped(w); i++) {
-		const struct vs_tree_entry *e = &t.entries[i];
-
-		if (base)
-			vs_buf_addch(&w->path, '/');
-		vs_buf_add(&w->path, e->name, e->name_len);
-		if (e->type == VS_ENTRY_DIR)
-			check_tree(w, &e->id);
-		else
-			check_file(w, &e->id);
-		vs_buf_setlen(&w->path, base);
-	}
-	vs_tree_release(&t);
-}
-
-static int check_ref(const struct vs_repo *r, const char *name, bool is_tag,
-		     const struct vs_id *head, void *arg)
-{
-	struct walk *w = arg;
-	struct vs_id id = *head;
-	char hex[VS_ID_HEXLEN + 1];
-
-	w->res->refs++;
-	vs_buf_reset(&w->where);
-	vs_buf_addf(&w->where, "%s@%s", r->full, name);
-	/* First-parent chains are the common case: loop, recurse on merges. */
-	for (;;) {
-		struct vs_commit c;
-		size_t i;
-		int rc;
-
-		if (stopped(w) || !vs_idset_add(w->seen, &id))
-			break;
-		w->res->commits++;
-		rc = vs_store_read_commit(w->s, &id, &c, NULL);
-		if (rc < 0) {
-			problem(w, "commit %s is %s", vs_id_to_hex(&id, hex),
-				rc == VS_E_NOTFOUND ? "missing" : "corrupt");
-			break;
-		}
-		vs_buf_reset(&w->path);
-		check_tree(w, &c.tree);
-		for (i = 1; i < c.nparents; i++)
-			check_ref(r, name, is_tag, &c.parents[i], w);
-		if (c.nparents == 0) {
-			vs_commit_release(&c);
-			break;
-		}
-		id = c.parents[0];
-		vs_commit_release(&c);
-	}
-	return w->stopped ? VS_E_CANCELED : 0;	/* ends vs_refs_each */
+	/* A problem is counted and reported, and the walk goes on. */
+	return 0;
 }
 
 int vs_verify(struct vs_store *s, const struct vs_verify_opts *opts,
 	      struct vs_verify_result *res, struct vs_error *err)
 {
-	struct walk w = { .s = s, .opts = opts, .res = res,
-			  .where = VS_BUF_INIT, .path = VS_BUF_INIT,
-			  .chunk = VS_BUF_INIT };
+	struct verify vf = { .s = s, .opts = opts, .res = res,
+			     .chunk = VS_BUF_INIT };
+	struct vs_walk *w;
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	w.seen = vs_idset_new();
-	r = vs_refs_each(s, check_ref, &w, err);
-	if (w.stopped)
-		r = vs_check_cancel(opts->cancel, err);
-	else if (r == 0 && res->problems)
+	w = vs_walk_new(s, VS_WALK_HISTORY | (opts->full ? VS_WALK_CHUNKS :
+							  VS_WALK_HAS_CHUNKS),
+			verify_visit, &vf);
+	vs_walk_set_cancel(w, opts->cancel);
+	r = vs_walk_refs(w, err);
+	if (r == 0 && res->problems)
 		r = vs_error_set(err, VS_E_CORRUPT,
 				 "%llu problem%s found",
 				 (unsigned long long)res->problems,
 				 res->problems == 1 ? "" : "s");
-	vs_idset_free(w.seen);
-	vs_buf_release(&w.where);
-	vs_buf_release(&w.path);
-	vs_buf_release(&w.chunk);
+	vs_walk_free(w);
+	vs_buf_release(&vf.chunk);
 	return r;
 }
 
 /* --- stats ------------------------------------------------------------ */
 
-struct stats_walk {
-	struct vs_store *s;
-	struct vs_stats *st;
-	struct vs_idset *seen;
-	struct vs_error *err;
-};
-
 static int count_repo(const struct vs_repo *r, void *arg)
 {
-	struct stats_walk *sw = arg;
+	struct vs_stats *st = arg;
 
-	sw->st->repositories++;
+	(void)r;
+	st->repositories++;
 	return 0;
 }
 
-static int stats_ref(const struct vs_repo *r, const char *name, bool is_tag,
-		     const struct vs_id *head, void *arg)
+/*
+ * The stats visitor: every reachable commit once, and the bytes its root
+ * tree's entries hold (a directory entry's size is its subtree's), so a
+ * root tree counts once per commit that has it (VS_WALK_EVERY_PATH) and
+ * nothing below it is read.  A read error stops the walk.
+ */
+static int stats_visit(void *arg, const struct vs_walk_visit *v,
+		       struct vs_error *err)
 {
-	struct stats_walk *sw = arg;
-	struct vs_id id = *head;
+	struct vs_stats *st = arg;
+	size_t i;
 
-	for (;;) {
-		struct vs_commit c;
-		struct vs_tree t;
-		size_t i;
-		int rc;
-
-		if (!vs_idset_add(sw->seen, &id))
-			return 0;
-		rc = vs_store_read_commit(sw->s, &id, &c, sw->err);
-		if (rc < 0)
-			return rc;
-		sw->st->commits++;
-		rc = vs_store_read_tree(sw->s, &c.tree, &t, sw->err);
-		if (rc < 0) {
-			vs_commit_release(&c);
-			return rc;
-		}
-		for (i = 0; i < t.count; i++)
-			if (t.entries[i].type != VS_ENTRY_SYMLINK)
-				sw->st->logical_bytes += t.entries[i].size;
-		vs_tree_release(&t);
-		for (i = 1; i < c.nparents && rc == 0; i++)
-			rc = stats_ref(r, name, is_tag, &c.parents[i], sw);
-		if (rc < 0 || c.nparents == 0) {
-			vs_commit_release(&c);
-			return rc;
-		}
-		id = c.parents[0];
-		vs_commit_release(&c);
+	(void)err;
+	if (v->error)
+		return v->error;
+	switch (v->kind) {
+	case VS_WALK_COMMIT:
+		st->commits++;
+		return 0;
+	case VS_WALK_TREE:
+		for (i = 0; i < v->tree->count; i++)
+			if (v->tree->entries[i].type != VS_ENTRY_SYMLINK)
+				st->logical_bytes += v->tree->entries[i].size;
+		return VS_WALK_PRUNE;
+	default:
+		return 0;
 	}
 }
 
 int vs_stats_compute(struct vs_store *s, struct vs_stats *st,
 		     struct vs_error *err)
 {
-	struct stats_walk sw = { .s = s, .st = st, .err = err };
 	struct vs_kv_iter *it;
+	struct vs_walk *w;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	sw.seen = vs_idset_new();
-	r = vs_repo_list(s, count_repo, &sw, err);
-	if (r == 0)
-		r = vs_refs_each(s, stats_ref, &sw, err);
-	vs_idset_free(sw.seen);
+	r = vs_repo_list(s, count_repo, st, err);
+	if (r < 0)
+		return r;
+	w = vs_walk_new(s, VS_WALK_HISTORY | VS_WALK_EVERY_PATH, stats_visit,
+			st);
+	r = vs_walk_refs(w, err);
+	vs_walk_free(w);
 	if (r < 0)
 		return r;
 

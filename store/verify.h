@@ -25,17 +25,18 @@ struct vs_verify_opts {
 };
 
 struct vs_verify_result {
-	uint64_t refs, commits, trees, files, chunks;
+	uint64_t refs;		/* branches and tags */
+	uint64_t commits, trees, files, chunks;	/* each counted once */
 	uint64_t chunk_bytes;	/* bytes re-hashed (full) */
 	uint64_t problems;
 };
 
 /*
- * Walks refs -> commits -> trees -> files -> chunks, each object once,
- * checking that each is present, decodes, and (objects always, chunks
- * with full) matches its id.  Returns 0 when sound, VS_E_CORRUPT when
- * problems were found (each reported through opts->problem), or an error
- * that stopped the walk.
+ * Walks refs -> commits -> trees -> files -> chunks (walk.h), each object
+ * and each chunk once, checking that each is present, decodes, and
+ * (objects always, chunks with full) matches its id.  Returns 0 when
+ * sound, VS_E_CORRUPT when problems were found (each reported through
+ * opts->problem), VS_E_CANCELED, or an error that stopped the walk.
  */
 int vs_verify(struct vs_store *s, const struct vs_verify_opts *opts,
 	      struct vs_verify_result *res, struct vs_error *err);

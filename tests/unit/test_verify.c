@@ -3,7 +3,8 @@
  * clean (with exact object counts); a missing or damaged chunk is found by
  * a full verify, named by id, while a quick one reads no chunk bodies;
  * missing and damaged objects are found either way; and the statistics:
- * logical bytes summed over commits, chunk totals, deduplication.
+ * logical bytes summed over commits, chunk totals, deduplication; and
+ * a chunk whose id is also an object's is re-hashed all the same.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "compress.h"
 #include "idset.h"
 #include "ingest.h"
 #include "kv.h"
@@ -348,6 +350,57 @@ static void test_bad_objects(void **state)
 	assert_int_equal(res.trees, 0);
 }
 
+/*
+ * A chunk whose bytes are an encoded object has that object's id: a full
+ * verify still re-hashes it (README: "re-hashes every chunk").
+ */
+static void test_chunk_with_object_id(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_buf enc = VS_BUF_INIT;
+	struct vs_verify_result before, res;
+	struct vs_zctx *z = vs_zctx_new(3);
+	struct vs_id kid, fid, tid, cid;
+	struct vs_commit c;
+	struct vs_tree t;
+	struct vs_file f;
+	struct problems p;
+
+	assert_int_equal(verify(fx, true, &p, &before), 0);
+	assert_int_equal(vs_object_get(fx->e->s, &fx->root.id, &enc, NULL), 0);
+	vs_hash(enc.data, enc.len, &kid);
+	assert_true(vs_id_equal(&kid, &fx->root.id));
+	assert_int_equal(vs_chunk_put(fx->e->s, z, &kid, enc.data, enc.len,
+				      NULL, NULL), 0);
+	vs_file_init(&f);
+	vs_file_add_chunk(&f, &kid, enc.len);
+	assert_int_equal(vs_store_write_file(fx->e->s, &f, &fid, NULL), 0);
+	vs_file_release(&f);
+	/* The root tree and, beside it, a file holding its bytes. */
+	vs_tree_init(&t);
+	vs_tree_add(&t, "obj", 3, VS_ENTRY_FILE, enc.len, &fid);
+	vs_tree_add(&t, "root", 4, VS_ENTRY_DIR, fx->root.size, &fx->root.id);
+	vs_tree_sort(&t);
+	assert_int_equal(vs_store_write_tree(fx->e->s, &t, &tid, NULL), 0);
+	vs_tree_release(&t);
+	vs_commit_init(&c);
+	c.tree = tid;
+	vs_commit_set_author(&c, "test");
+	vs_commit_set_message(&c, "odd");
+	assert_int_equal(vs_store_write_commit(fx->e->s, &c, &cid, NULL), 0);
+	vs_commit_release(&c);
+	assert_int_equal(vs_branch_update(fx->e->s, &fx->r, "odd", NULL, &cid,
+					  NULL, 0, NULL), 0);
+
+	assert_int_equal(verify(fx, true, &p, &res), 0);
+	assert_int_equal(res.trees, before.trees + 1);
+	assert_int_equal(res.files, before.files + 1);
+	assert_int_equal(res.chunks, before.chunks + 1);
+	assert_int_equal(res.chunk_bytes, before.chunk_bytes + enc.len);
+	vs_buf_release(&enc);
+	vs_zctx_free(z);
+}
+
 /* --- statistics ---------------------------------------------------------------- */
 
 static void test_stats(void **state)
@@ -436,6 +489,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_objects, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_with_object_id,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
 	};
