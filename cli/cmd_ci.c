@@ -16,6 +16,7 @@
 
 #include "checkout.h"
 #include "lockfile.h"
+#include "pins.h"
 #include "runs.h"
 
 #include "banned.h"
@@ -735,7 +736,7 @@ out:
 static int lock_verify(struct cmd_ctx *ctx, struct vs_store *s,
 		       const struct vs_lockfile *lock, bool json)
 {
-	struct vs_lockfile_check ck;
+	struct vs_pins_status ck;
 	struct vs_error e = { 0 };
 	char hex[VS_ID_HEXLEN + 1], why[96] = "";
 	json_t *arr = json ? json_array() : NULL;
@@ -749,7 +750,7 @@ static int lock_verify(struct cmd_ctx *ctx, struct vs_store *s,
 		if (!p->is_pin)
 			continue;
 		total++;
-		r = vs_lockfile_check_pin(s, p, &ck, &e);
+		r = vs_pins_check(s, p, &ck, &e);
 		if (r < 0) {
 			json_decref(arr);
 			return cli_store_error(ctx, r, &e);
@@ -894,7 +895,7 @@ int cli_checkout_lock(struct cmd_ctx *ctx, const char *lock_arg,
 	co.progress = lock_checkout_progress;
 	co.cancel = ctx->cancel;
 	co.progress_arg = &bar;
-	r = vs_lockfile_checkout(s, &lock, dir, &co, &e);
+	r = vs_pins_checkout(s, &lock, dir, &co, &e);
 	cli_progress_done(&bar);
 	if (r < 0) {
 		vs_lockfile_release(&lock);

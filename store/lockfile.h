@@ -4,7 +4,8 @@
  * A small text file committed next to the training code, so that checking
  * out a code commit also names the exact data and model snapshots it used
  * (as dvc.lock does).  `varve pin` writes it, `varve checkout --lock` and
- * `varve lock verify` read it.
+ * `varve lock verify` read it.  This module is the text format and the
+ * file; what a lock pins, in the store, is pins.h.
  *
  * DESIGN NOTES: the lock file format
  *   # varve.lock: data and model snapshots pinned by this code ...
@@ -40,11 +41,9 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "checkout.h"
 #include "error.h"
 #include "hash.h"
 #include "refs.h"
-#include "store.h"
 
 #define VS_LOCKFILE_DEFAULT "varve.lock"
 /* Larger files are refused: a lock file pins a few repositories. */
@@ -110,36 +109,5 @@ int vs_lockfile_read(const char *path, struct vs_lockfile *l, bool *exists,
  */
 int vs_lockfile_write(const char *path, const struct vs_lockfile *l,
 		      struct vs_error *err);
-
-/* --- what the lock pins, in the store ------------------------------------ */
-
-struct vs_lockfile_check {
-	bool repo_missing;	/* the repository is not in the store */
-	bool commit_missing;	/* the commit object is not in the store */
-	uint64_t missing;	/* objects and chunks below it not there */
-};
-
-/*
- * Checks that the store holds pin's repository, its commit and every tree,
- * file and chunk below it (chunk presence, without reading the bodies).
- * Fills *out; returns 0 (whatever it found missing) or an error that
- * stopped the walk (a corrupt object, a read error).
- */
-int vs_lockfile_check_pin(struct vs_store *s,
-			  const struct vs_lockfile_line *pin,
-			  struct vs_lockfile_check *out, struct vs_error *err);
-
-/*
- * Checks out every pin of l to dir/datasets/NAME and dir/models/NAME.
- * dir must be absent or an empty directory; everything is first written
- * to a temporary sibling directory which is renamed to dir at the end, so
- * a failure leaves dir as it was.  co (may be NULL) is passed to each
- * vs_checkout().  Returns 0, VS_E_EXISTS (dir not empty), VS_E_INVAL (l
- * pins nothing), VS_E_NOTFOUND (a pinned commit is missing), a read error
- * or a -errno.
- */
-int vs_lockfile_checkout(struct vs_store *s, const struct vs_lockfile *l,
-			 const char *dir, const struct vs_checkout_opts *co,
-			 struct vs_error *err);
 
 #endif
