@@ -16,93 +16,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "idset.h"
-#include "object.h"
 #include "refs.h"
 #include "rev.h"
+#include "walk.h"
 
 #include "xalloc.h"
 #include "banned.h"
 
-struct check {
-	struct vs_store *s;
-	struct vs_idset *seen;
-	struct vs_pins_status *out;
-	struct vs_error *err;
-};
-
-static int check_file(struct check *c, const struct vs_id *id)
+/*
+ * The pin check's visitor: a missing object or chunk is counted (each
+ * once: the walker deduplicates) and the walk goes on; anything else that
+ * could not be read stops it.
+ */
+static int check_visit(void *arg, const struct vs_walk_visit *v,
+		       struct vs_error *err)
 {
-	struct vs_file f;
-	size_t i;
-	int r;
+	struct vs_pins_status *out = arg;
 
-	r = vs_store_read_file(c->s, id, &f, c->err);
-	if (r == VS_E_NOTFOUND) {
-		vs_error_clear(c->err);
-		c->out->missing++;
+	(void)err;
+	if (!v->error)
 		return 0;
-	}
-	if (r < 0)
-		return r;
-	for (i = 0; i < f.nchunks; i++)
-		if (vs_idset_add(c->seen, &f.chunks[i].id) &&
-		    !vs_chunk_has(c->s, &f.chunks[i].id))
-			c->out->missing++;
-	vs_file_release(&f);
+	if (v->error != VS_E_NOTFOUND)
+		return v->error;
+	if (v->kind == VS_WALK_COMMIT)
+		out->commit_missing = true;
+	else
+		out->missing++;
 	return 0;
-}
-
-static int check_tree(struct check *c, const struct vs_id *id)
-{
-	struct vs_tree t;
-	size_t i;
-	int r;
-
-	r = vs_store_read_tree(c->s, id, &t, c->err);
-	if (r == VS_E_NOTFOUND) {
-		vs_error_clear(c->err);
-		c->out->missing++;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	for (i = 0; i < t.count && r == 0; i++) {
-		const struct vs_tree_entry *e = &t.entries[i];
-
-		if (!vs_idset_add(c->seen, &e->id))
-			continue;
-		if (e->type == VS_ENTRY_DIR)
-			r = check_tree(c, &e->id);
-		else
-			r = check_file(c, &e->id);
-	}
-	vs_tree_release(&t);
-	return r;
 }
 
 int vs_pins_check(struct vs_store *s, const struct vs_lockfile_line *pin,
 		  struct vs_pins_status *out, struct vs_error *err)
 {
-	struct check c = { .s = s, .out = out, .err = err };
-	struct vs_commit commit;
+	struct vs_walk *w;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->repo_missing = vs_repo_check(s, &pin->repo, NULL) < 0;
-	r = vs_store_read_commit(s, &pin->commit, &commit, err);
-	if (r == VS_E_NOTFOUND) {
-		vs_error_clear(err);
-		out->commit_missing = true;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	c.seen = vs_idset_new();
-	vs_idset_add(c.seen, &commit.tree);
-	r = check_tree(&c, &commit.tree);
-	vs_idset_free(c.seen);
-	vs_commit_release(&commit);
+	w = vs_walk_new(s, VS_WALK_HAS_CHUNKS, check_visit, out);
+	r = vs_walk_commit(w, &pin->commit, err);
+	vs_walk_free(w);
 	return r;
 }
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ingest.h"
+#include "kv.h"
 #include "lockfile.h"
 #include "pins.h"
 #include "refs.h"
@@ -125,6 +126,65 @@ static void test_check_pin(void **state)
 	vs_lockfile_release(&l);
 }
 
+static void delete_keys(struct fx *fx, enum vs_cf cf, const void *key,
+			size_t klen)
+{
+	struct vs_kv_batch *b = vs_kv_batch_new();
+
+	vs_kv_batch_delete(b, fx->e->s->kv, cf, key, klen);
+	assert_int_equal(vs_kv_write(fx->e->s->kv, b, 0, NULL), 0);
+	vs_kv_batch_free(b);
+}
+
+/* Missing objects and chunks are counted, each once; a corrupt object
+ * stops the check with an error. */
+static void test_check_pin_missing(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_error err = { 0 };
+	struct vs_pins_status ck;
+	struct vs_node root, n;
+	struct vs_lockfile l;
+	uint8_t key[1 + VS_ID_LEN] = { 'c' };
+	struct vs_file f;
+
+	vs_lockfile_init(&l);
+	vs_lockfile_pin(&l, &fx->data, &fx->c1, NULL);
+	assert_int_equal(vs_commit_root(fx->e->s, &fx->c1, &root, NULL), 0);
+
+	/* A file object. */
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"a/one.txt", &n, NULL), 0);
+	delete_keys(fx, VS_CF_OBJECTS, n.id.b, VS_ID_LEN);
+	assert_int_equal(vs_pins_check(fx->e->s, &l.lines[l.nlines - 1], &ck,
+				       &err), 0);
+	assert_false(ck.commit_missing);
+	assert_int_equal(ck.missing, 1);
+	assert_string_equal(err.msg, "");
+
+	/* A chunk (its size record is what presence looks up). */
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size,
+					"big.bin", &n, NULL), 0);
+	assert_int_equal(vs_store_read_file(fx->e->s, &n.id, &f, NULL), 0);
+	assert_true(f.nchunks > 2);
+	memcpy(key + 1, f.chunks[1].id.b, VS_ID_LEN);
+	vs_file_release(&f);
+	delete_keys(fx, VS_CF_META, key, sizeof(key));
+	assert_int_equal(vs_pins_check(fx->e->s, &l.lines[l.nlines - 1], &ck,
+				       NULL), 0);
+	assert_int_equal(ck.missing, 2);
+
+	/* A corrupt tree: an error, with its message. */
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "a/b",
+					&n, NULL), 0);
+	assert_int_equal(vs_kv_put(fx->e->s->kv, VS_CF_OBJECTS, n.id.b,
+				   VS_ID_LEN, "T\1\0", 3, NULL), 0);
+	assert_int_equal(vs_pins_check(fx->e->s, &l.lines[l.nlines - 1], &ck,
+				       &err), VS_E_CORRUPT);
+	assert_true(err.msg[0] != '\0');
+	vs_lockfile_release(&l);
+}
+
 static void test_checkout(void **state)
 {
 	struct fx *fx = *state;
@@ -180,6 +240,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_check_pin, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_check_pin_missing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_checkout, setup,
 						teardown),
