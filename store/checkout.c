@@ -1,5 +1,7 @@
 /*
- * checkout.c - materialise a snapshot as ordinary files.
+ * checkout.c - materialise a snapshot as ordinary files: two walks of the
+ * tree (walk.h) at every path, one counting for the progress totals, one
+ * writing, into a temporary directory renamed into place at the end.
  */
 #include "checkout.h"
 
@@ -14,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "walk.h"
+
 #include "xalloc.h"
 #include "fileio.h"
 #include "banned.h"
@@ -25,6 +29,13 @@ struct co {
 	struct timespec last;
 	struct vs_error *err;
 	struct vs_buf chunk;
+	/*
+	 * While writing: the directories entered, the checkout's root first
+	 * (its descriptor is vs_checkout's), the one being written last (the
+	 * others are opened and closed by the walk's visits).
+	 */
+	int *dirs;
+	size_t ndirs, alloc;
 };
 
 static void co_report(struct co *co, bool force)
@@ -41,30 +52,27 @@ static void co_report(struct co *co, bool force)
 	co->opts->progress(co->opts->progress_arg, &co->prog);
 }
 
-static int write_file(struct co *co, const struct vs_id *id, int fd)
+/* Writes the content of file f to fd, at its current offset. */
+static int write_content(struct co *co, const struct vs_file *f, int fd)
 {
-	struct vs_file f;
 	size_t i;
-	int r;
+	int r = 0;
 
-	r = vs_store_read_file(co->s, id, &f, co->err);
-	if (r < 0)
-		return r;
-	if (f.inline_data) {
-		r = vs_write_all(fd, f.inline_data, f.size);
-		co->prog.bytes_done += f.size;
+	if (f->inline_data) {
+		r = vs_write_all(fd, f->inline_data, f->size);
+		co->prog.bytes_done += f->size;
 	}
-	for (i = 0; i < f.nchunks && r == 0; i++) {
-		r = vs_chunk_get(co->s, NULL, &f.chunks[i].id, &co->chunk,
+	for (i = 0; i < f->nchunks && r == 0; i++) {
+		r = vs_chunk_get(co->s, NULL, &f->chunks[i].id, &co->chunk,
 				 co->err);
 		if (r < 0)
 			break;
-		if (co->chunk.len != f.chunks[i].len) {
+		if (co->chunk.len != f->chunks[i].len) {
 			char hex[VS_ID_HEXLEN + 1];
 
 			r = vs_error_set(co->err, VS_E_CORRUPT,
 					 "chunk %s has the wrong length",
-					 vs_id_to_hex(&f.chunks[i].id, hex));
+					 vs_id_to_hex(&f->chunks[i].id, hex));
 			break;
 		}
 		r = vs_write_all(fd, co->chunk.data, co->chunk.len);
@@ -73,6 +81,18 @@ static int write_file(struct co *co, const struct vs_id *id, int fd)
 		if (r == 0 && co->opts)
 			r = vs_check_cancel(co->opts->cancel, co->err);
 	}
+	return r;
+}
+
+static int write_file(struct co *co, const struct vs_id *id, int fd)
+{
+	struct vs_file f;
+	int r;
+
+	r = vs_store_read_file(co->s, id, &f, co->err);
+	if (r < 0)
+		return r;
+	r = write_content(co, &f, fd);
 	vs_file_release(&f);
 	return r;
 }
@@ -89,112 +109,162 @@ int vs_checkout_file_fd(struct vs_store *s, const struct vs_id *id, int fd,
 	return r;
 }
 
-static void count(struct co *co, const struct vs_tree *t)
+/*
+ * Counting visitor: the files (and symlinks) of every tree at every path
+ * and their bytes, for the progress totals.  A tree shared by two paths
+ * counts twice, as it is written twice.
+ */
+static int count_visit(void *arg, const struct vs_walk_visit *v,
+		       struct vs_error *err)
 {
+	struct co *co = arg;
 	size_t i;
 
-	for (i = 0; i < t->count; i++) {
-		if (t->entries[i].type == VS_ENTRY_DIR)
+	(void)err;
+	if (v->kind != VS_WALK_TREE)
+		return 0;
+	if (v->error)
+		return v->error;
+	for (i = 0; i < v->tree->count; i++) {
+		if (v->tree->entries[i].type == VS_ENTRY_DIR)
 			continue;
 		co->prog.files_total++;
-		co->prog.bytes_total += t->entries[i].size;
+		co->prog.bytes_total += v->tree->entries[i].size;
 	}
+	return 0;
 }
 
-/* Writes tree id into the directory dfd (which exists and is empty). */
-static int write_tree(struct co *co, const struct vs_id *id, int dfd,
-		      struct vs_buf *path)
+static void push_dir(struct co *co, int fd)
 {
-	struct vs_tree t;
-	size_t i, base = path->len;
+	if (co->ndirs == co->alloc) {
+		co->alloc = co->alloc ? 2 * co->alloc : 16;
+		co->dirs = vs_xreallocarray(co->dirs, co->alloc,
+					    sizeof(*co->dirs));
+	}
+	co->dirs[co->ndirs++] = fd;
+}
+
+/* Creates directory name in the current one, and enters it. */
+static int enter_dir(struct co *co, const char *name)
+{
+	int top = co->dirs[co->ndirs - 1], fd;
+
+	if (mkdirat(top, name, 0755) < 0)
+		return -errno;
+	fd = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	push_dir(co, fd);
+	/* Directories are 0755 whatever the umask, as files are 0644/0755. */
+	if (fchmod(fd, 0755) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Writes the file, executable or symlink of visit v in the current
+ * directory. */
+static int write_entry(struct co *co, const struct vs_walk_visit *v)
+{
+	const struct vs_tree_entry *e = v->entry;
+	const struct vs_file *f = v->file;
+	int top = co->dirs[co->ndirs - 1], fd, r = 0;
+	mode_t mode = e->type == VS_ENTRY_EXEC ? 0755 : 0644;
+	char target[4097];
+
+	if (e->type != VS_ENTRY_SYMLINK) {
+		fd = openat(top, e->name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC,
+			    mode);
+		if (fd < 0)
+			return -errno;
+		/* The umask must not strip what was committed. */
+		if (fchmod(fd, mode))
+			r = -errno;
+		if (r == 0)
+			r = write_content(co, f, fd);
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		co->prog.files_done++;
+		return r;
+	}
+	if (!f->inline_data || f->size == 0 || f->size > 4096 ||
+	    memchr(f->inline_data, '\0', f->size))
+		return vs_error_set(co->err, VS_E_CORRUPT, "symlink '%s' has "
+				    "an invalid target", v->path);
+	memcpy(target, f->inline_data, f->size);
+	target[f->size] = '\0';
+	if (symlinkat(target, top, e->name) < 0)
+		r = -errno;
+	/* count_visit() includes the target in bytes_total. */
+	co->prog.bytes_done += f->size;
+	co->prog.files_done++;
+	return r;
+}
+
+/*
+ * Writing visitor: a tree is a directory made and entered (the root
+ * exists), left on LEAVE_TREE; a file is written into the directory
+ * entered last.  After each entry below the root: an error naming its
+ * path, a progress report, the cancel check.
+ */
+static int write_visit(void *arg, const struct vs_walk_visit *v,
+		       struct vs_error *err)
+{
+	struct co *co = arg;
+	int r = v->error;
+
+	switch (v->kind) {
+	case VS_WALK_TREE:
+		if (r == 0 && !v->entry && fchmod(co->dirs[0], 0755) < 0)
+			r = -errno;
+		if (!v->entry)
+			return r;
+		if (r == 0)
+			r = enter_dir(co, v->entry->name);
+		/* A directory's entry ends at its LEAVE_TREE. */
+		if (r == 0)
+			return 0;
+		break;
+	case VS_WALK_LEAVE_TREE:
+		if (!v->entry)
+			return 0;
+		close(co->dirs[--co->ndirs]);
+		break;
+	case VS_WALK_FILE:
+		if (r == 0)
+			r = write_entry(co, v);
+		break;
+	default:
+		return 0;
+	}
+	if (r < 0 && r > -4096)
+		vs_error_set(err, r, "cannot write '%s' (%s)", v->path,
+			     strerror(-r));
+	co_report(co, false);
+	if (r == 0 && co->opts)
+		r = vs_check_cancel(co->opts->cancel, err);
+	return r;
+}
+
+/*
+ * Writes tree id into the directory dfd (which exists and is empty; it
+ * stays open).  Returns 0, a read error or a -errno.
+ */
+static int write_tree(struct co *co, const struct vs_id *id, int dfd)
+{
+	struct vs_walk *w;
 	int r;
 
-	/* Directories are 0755 whatever the umask, as files are 0644/0755. */
-	if (fchmod(dfd, 0755) < 0)
-		return -errno;
-	r = vs_store_read_tree(co->s, id, &t, co->err);
-	if (r < 0)
-		return r;
-	for (i = 0; i < t.count && r == 0; i++) {
-		const struct vs_tree_entry *e = &t.entries[i];
-		int fd;
-
-		if (path->len)
-			vs_buf_addch(path, '/');
-		vs_buf_addstr(path, e->name);
-		switch (e->type) {
-		case VS_ENTRY_DIR:
-			if (mkdirat(dfd, e->name, 0755) < 0) {
-				r = -errno;
-				break;
-			}
-			fd = openat(dfd, e->name,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					    O_CLOEXEC);
-			if (fd < 0) {
-				r = -errno;
-				break;
-			}
-			r = write_tree(co, &e->id, fd, path);
-			close(fd);
-			break;
-		case VS_ENTRY_FILE:
-		case VS_ENTRY_EXEC:
-			fd = openat(dfd, e->name,
-				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					    O_CLOEXEC,
-				    e->type == VS_ENTRY_EXEC ? 0755 : 0644);
-			if (fd < 0) {
-				r = -errno;
-				break;
-			}
-			/* The umask must not strip what was committed. */
-			if (fchmod(fd, e->type == VS_ENTRY_EXEC ? 0755 : 0644))
-				r = -errno;
-			if (r == 0)
-				r = write_file(co, &e->id, fd);
-			if (close(fd) < 0 && r == 0)
-				r = -errno;
-			co->prog.files_done++;
-			break;
-		case VS_ENTRY_SYMLINK: {
-			struct vs_file f;
-
-			r = vs_store_read_file(co->s, &e->id, &f, co->err);
-			if (r < 0)
-				break;
-			if (!f.inline_data || f.size == 0 || f.size > 4096 ||
-			    memchr(f.inline_data, '\0', f.size)) {
-				vs_file_release(&f);
-				r = vs_error_set(co->err, VS_E_CORRUPT,
-						 "symlink '%s' has an invalid "
-						 "target", path->data);
-				break;
-			}
-			{
-				char target[4097];
-
-				memcpy(target, f.inline_data, f.size);
-				target[f.size] = '\0';
-				if (symlinkat(target, dfd, e->name) < 0)
-					r = -errno;
-			}
-			/* count() includes the target in bytes_total. */
-			co->prog.bytes_done += f.size;
-			vs_file_release(&f);
-			co->prog.files_done++;
-			break;
-		}
-		}
-		if (r < 0 && r > -4096)
-			vs_error_set(co->err, r, "cannot write '%s' (%s)",
-				     path->data, strerror(-r));
-		vs_buf_setlen(path, base);
-		co_report(co, false);
-		if (r == 0 && co->opts)
-			r = vs_check_cancel(co->opts->cancel, co->err);
-	}
-	vs_tree_release(&t);
+	push_dir(co, dfd);
+	w = vs_walk_new(co->s, VS_WALK_FILES | VS_WALK_EVERY_PATH, write_visit,
+			co);
+	r = vs_walk_tree(w, id, co->err);
+	vs_walk_free(w);
+	/* A walk that stopped left the directories it was in open. */
+	while (co->ndirs > 1)
+		close(co->dirs[--co->ndirs]);
+	co->ndirs = 0;
 	return r;
 }
 
@@ -227,20 +297,15 @@ static void remove_tree(int dfd, const char *name)
 	unlinkat(dfd, name, AT_REMOVEDIR);
 }
 
+/* Fills co->prog's totals for tree id.  Returns 0 or a read error. */
 static int count_tree(struct co *co, const struct vs_id *id)
 {
-	struct vs_tree t;
-	size_t i;
+	struct vs_walk *w;
 	int r;
 
-	r = vs_store_read_tree(co->s, id, &t, co->err);
-	if (r < 0)
-		return r;
-	count(co, &t);
-	for (i = 0; i < t.count && r == 0; i++)
-		if (t.entries[i].type == VS_ENTRY_DIR)
-			r = count_tree(co, &t.entries[i].id);
-	vs_tree_release(&t);
+	w = vs_walk_new(co->s, VS_WALK_EVERY_PATH, count_visit, co);
+	r = vs_walk_tree(w, id, co->err);
+	vs_walk_free(w);
 	return r;
 }
 
@@ -250,7 +315,7 @@ int vs_checkout(struct vs_store *s, const struct vs_node *node,
 {
 	struct co co = { .s = s, .opts = opts, .err = err,
 			 .chunk = VS_BUF_INIT };
-	struct vs_buf tmp = VS_BUF_INIT, path = VS_BUF_INIT;
+	struct vs_buf tmp = VS_BUF_INIT;
 	char *copy = NULL, *parent, *base;
 	bool existed = false;
 	struct stat st;
@@ -310,7 +375,7 @@ int vs_checkout(struct vs_store *s, const struct vs_node *node,
 	r = count_tree(&co, &node->id);
 	if (r == 0) {
 		co_report(&co, true);
-		r = write_tree(&co, &node->id, fd, &path);
+		r = write_tree(&co, &node->id, fd);
 	}
 	if (r == 0 && fsync(fd) < 0)
 		r = vs_error_set(err, -errno, "cannot sync '%s' (%s)", dir,
@@ -339,7 +404,7 @@ out:
 		close(pfd);
 	free(copy);
 	vs_buf_release(&tmp);
-	vs_buf_release(&path);
 	vs_buf_release(&co.chunk);
+	free(co.dirs);
 	return r;
 }

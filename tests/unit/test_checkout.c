@@ -2,8 +2,10 @@
  * test_checkout.c - unit tests of store/checkout.c: a checkout reproduces
  * the committed directory byte for byte (modes whatever the umask, symlink
  * targets, dangling ones too, empty dirs and files, odd names), subtrees,
- * never overwrites (a non-empty target is VS_E_EXISTS and untouched), and
- * a failure (a corrupt chunk) leaves no target and no temporary directory.
+ * never overwrites (a non-empty target is VS_E_EXISTS and untouched), a
+ * subtree shared by two paths is written (and counted) at both, and a
+ * failure (a corrupt chunk, a missing object) leaves no target, no
+ * temporary directory and no descriptor open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,7 +281,52 @@ static void test_corrupt_chunk(void **state)
 	}
 }
 
-/* A missing file object fails the same way. */
+/* Descriptors this process has open. */
+static int open_fds(void)
+{
+	return tu_count_entries("/proc/self/fd");
+}
+
+/*
+ * A subtree shared by two paths (x and y alike, each with f.txt and
+ * in/f.txt) is written, and counted in the progress totals, at each path.
+ */
+static void test_shared_subtree(void **state)
+{
+	struct fx *fx = *state;
+	struct progress pr = { 0 };
+	struct vs_checkout_opts o = { .progress = progress_cb,
+				      .progress_arg = &pr };
+	struct vs_ingest_opts io = { .threads = 2 };
+	struct vs_ingest_result res;
+	char src[PATH_MAX], d[PATH_MAX], p[PATH_MAX];
+	struct vs_node root, x, y;
+	static const char *const dirs[] = { "x", "y", "x/in", "y/in" };
+	size_t i;
+
+	tu_join(src, fx->e->dir, "shared");
+	tu_mkdir(src);
+	for (i = 0; i < 4; i++) {
+		tu_mkdir(tu_join(d, src, dirs[i]));
+		tu_write_str(tu_join(p, d, "f.txt"), "the same\n");
+	}
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, src, &io, &res, NULL),
+			 0);
+	assert_int_equal(vs_commit_root(fx->e->s, &res.commit, &root, NULL), 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "x", &x,
+					NULL), 0);
+	assert_int_equal(vs_path_lookup(fx->e->s, &root.id, root.size, "y", &y,
+					NULL), 0);
+	assert_true(vs_id_equal(&x.id, &y.id));
+
+	assert_int_equal(vs_checkout(fx->e->s, &root, fx->out, &o, NULL), 0);
+	assert_true(tu_dirs_equal(src, fx->out, true));
+	assert_int_equal(pr.last.files_total, 4);
+	assert_int_equal(pr.last.files_done, 4);
+	assert_int_equal(pr.last.bytes_total, 4 * 9);
+	assert_int_equal(pr.last.bytes_done, 4 * 9);
+}
+
 /* A checkout its caller stops leaves nothing behind. */
 static void test_canceled(void **state)
 {
@@ -305,7 +352,7 @@ static void test_missing_object(void **state)
 	struct fx *fx = *state;
 	struct vs_kv_batch *b;
 	struct vs_node n;
-	int r;
+	int r, fds;
 
 	assert_int_equal(vs_path_lookup(fx->e->s, &fx->root.id, fx->root.size,
 					"a/b/two.txt", &n, NULL), 0);
@@ -313,10 +360,13 @@ static void test_missing_object(void **state)
 	vs_kv_batch_delete(b, fx->e->s->kv, VS_CF_OBJECTS, n.id.b, VS_ID_LEN);
 	assert_int_equal(vs_kv_write(fx->e->s->kv, b, 0, NULL), 0);
 	vs_kv_batch_free(b);
+	fds = open_fds();
 	r = vs_checkout(fx->e->s, &fx->root, fx->out, NULL, NULL);
 	assert_true(r == VS_E_NOTFOUND || r == VS_E_CORRUPT);
 	assert_false(tu_exists(fx->out));
 	assert_int_equal(tu_count_entries(fx->e->dir), 2);
+	/* Stopped three directories deep, it closed them all. */
+	assert_int_equal(open_fds(), fds);
 }
 
 static void test_file_fd(void **state)
@@ -382,6 +432,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_chunk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_subtree, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_canceled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_object, setup,
