@@ -1,9 +1,10 @@
 /*
  * ingest.c - commit a directory into a repository (see ingest.h's notes).
  *
- * Phases: walk (build the node tree, consult the stat cache), read (this
- * thread cuts chunks, workers hash/compress/store them), assemble (file
- * objects, then trees bottom-up), commit (one synced batch with the ref).
+ * Phases: walk (build the node tree), plan (consult the stat cache), read
+ * (reader threads cut chunks, workers hash/compress/store them, and each
+ * file object is written once its content is), assemble (trees bottom-up),
+ * commit (one synced batch with the ref and the stat cache).
  */
 #include "ingest.h"
 
@@ -70,33 +71,65 @@
 #define RACY_FINE_NS 20000000LL
 #define RACY_COARSE_NS 2000000000LL
 
+/*
+ * A walked entry.  A million of them stay well under 100 MiB: a file keeps
+ * the stat fields the stat cache compares (note 1), nothing more; a
+ * directory keeps its kids' names in one block and its own path, which the
+ * readers and error messages of its files share.
+ */
 struct node {
-	char *name;
-	size_t name_len;
-	enum vs_entry_type type;
-	uint64_t size;
+	const char *name;	/* in the parent's names block */
 	struct vs_id id;
-	struct stat st;
-	bool resolved;		/* id known (cached or symlink or dir done) */
-	struct node *kids;	/* directories: sorted by name */
-	size_t nkids, kalloc;
+	uint64_t size;		/* a file's: as walked, then as read */
+	union {
+		struct {		/* files and symlinks */
+			int64_t mtime_ns, ctime_ns;
+			uint64_t ino;
+		} f;
+		struct {		/* directories */
+			struct node *kids;	/* sorted by name */
+			char *names;		/* the kids' names */
+			char *path;	/* from the root; "" for it */
+			uint32_t nkids;
+		} d;
+	} u;
+	uint16_t name_len;
+	uint8_t type;		/* enum vs_entry_type */
+	uint8_t flags;		/* enum node_flags */
 };
 
+enum node_flags {
+	/* Read by this commit, and unchanged while it was read: the new
+	 * stat cache records it (note 2). */
+	NODE_CACHEABLE = 1 << 0,
+};
+
+/* A chunk on its way from a reader to a worker. */
 struct job {
-	struct vs_id id;
-	uint8_t *data;
+	struct vs_id id;	/* set by the worker */
+	uint8_t *data;		/* owned until the worker stores it */
 	size_t len;
+	struct pending *file;
+};
+
+/*
+ * A file cut into chunks: its file object is written by whichever thread
+ * drops the last reference, the reader when it is done with the file or
+ * the worker that hashed its last chunk, and then it is freed.  Only the
+ * files in flight exist at any moment.
+ */
+struct pending {
+	struct node *node;
+	struct job **jobs;	/* its chunks in order, added by the reader */
+	size_t njobs, jalloc;
+	atomic_int refs;	/* the reader's, and one per job in the queue */
+	bool complete;		/* the reader cut it all, then let go */
 };
 
 /* A file to read. */
 struct fileread {
 	struct node *node;
-	char *path;		/* relative to the source directory */
-	struct job **jobs;	/* its chunks in order */
-	size_t njobs, jalloc;
-	struct vs_file inline_file;
-	bool is_inline;
-	bool cacheable;
+	const struct node *dir;	/* its directory, for its path */
 };
 
 struct queue {
@@ -141,10 +174,10 @@ struct ingest {
 	struct vs_ingest_progress prog;	/* the calling thread's counters */
 	atomic_uint_fast64_t new_chunks, new_bytes;
 	/*
-	 * Reader threads take files from both ends of by_size (indexes into
-	 * files, smallest first), under take_lock; they count what they read.
+	 * Reader threads take files from both ends of files (sorted by size,
+	 * smallest first), under take_lock; they count what they read.
 	 */
-	size_t *by_size, take_lo, take_hi;
+	size_t take_lo, take_hi;
 	pthread_mutex_t take_lock;
 	atomic_uint_fast64_t bytes_read, files_read;
 	/* Readers still running; the last one signals readers_done. */
@@ -179,10 +212,13 @@ static void node_release(struct node *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->nkids; i++)
-		node_release(&n->kids[i]);
-	free(n->kids);
-	free(n->name);
+	if (n->type != VS_ENTRY_DIR)
+		return;
+	for (i = 0; i < n->u.d.nkids; i++)
+		node_release(&n->u.d.kids[i]);
+	free(n->u.d.kids);
+	free(n->u.d.names);
+	free(n->u.d.path);
 }
 
 static int node_cmp(const void *a, const void *b)
@@ -236,8 +272,7 @@ static void path_add(struct vs_buf *p, const char *name)
 
 struct walk_task {
 	int fd;			/* the directory, open */
-	char *path;		/* relative to the root, "" for the root */
-	struct node *n;
+	struct node *n;		/* its path set */
 };
 
 struct vs_scan {
@@ -277,12 +312,17 @@ static int scan_fail(struct vs_scan *sc, int r, const char *fmt, ...)
 	return r;
 }
 
-/* Reads the directory d at relative path into n's kids, sorted by name. */
-static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
-		    struct node *n)
+/*
+ * Reads the directory d into n's kids, sorted by name, their names in one
+ * block.  The kids array is trimmed to its size: it never grows again.
+ */
+static int read_dir(struct vs_scan *sc, DIR *d, struct node *n)
 {
+	const char *path = n->u.d.path;
+	struct vs_buf names = VS_BUF_INIT, full = VS_BUF_INIT;
+	struct node *kids = NULL;
+	size_t *offs = NULL, nkids = 0, kalloc = 0, i;
 	struct dirent *de;
-	struct vs_buf full = VS_BUF_INIT;
 	int r = 0;
 
 	for (;;) {
@@ -319,32 +359,50 @@ static int read_dir(struct vs_scan *sc, DIR *d, const char *path,
 			     full.data);
 			continue;
 		}
-		if (n->nkids == n->kalloc) {
-			n->kalloc = n->kalloc ? n->kalloc * 2 : 8;
-			n->kids = vs_xreallocarray(n->kids, n->kalloc,
-						   sizeof(*n->kids));
+		if (nkids == kalloc) {
+			kalloc = kalloc ? kalloc * 2 : 8;
+			kids = vs_xreallocarray(kids, kalloc, sizeof(*kids));
+			offs = vs_xreallocarray(offs, kalloc, sizeof(*offs));
 		}
-		k = &n->kids[n->nkids++];
+		k = &kids[nkids];
 		memset(k, 0, sizeof(*k));
-		k->name_len = strlen(de->d_name);
-		k->name = vs_xmemdupz(de->d_name, k->name_len);
-		k->st = st;
-		if (S_ISDIR(st.st_mode))
+		offs[nkids++] = names.len;
+		k->name_len = strlen(de->d_name);	/* <= NAME_MAX */
+		vs_buf_add(&names, de->d_name, k->name_len + 1);
+		if (S_ISDIR(st.st_mode)) {
 			k->type = VS_ENTRY_DIR;
-		else if (S_ISLNK(st.st_mode))
+			continue;
+		}
+		if (S_ISLNK(st.st_mode))
 			k->type = VS_ENTRY_SYMLINK;
 		else if (st.st_mode & S_IXUSR)
 			k->type = VS_ENTRY_EXEC;
 		else
 			k->type = VS_ENTRY_FILE;
+		k->size = st.st_size;
+		k->u.f.mtime_ns = ts_ns(&st.st_mtim);
+		k->u.f.ctime_ns = ts_ns(&st.st_ctim);
+		k->u.f.ino = st.st_ino;
 	}
-	if (r == 0 && n->nkids > 1)
-		qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+	if (nkids) {
+		size_t nlen;
+
+		n->u.d.names = vs_buf_detach(&names, &nlen);
+		n->u.d.names = vs_xreallocarray(n->u.d.names, nlen, 1);
+		for (i = 0; i < nkids; i++)
+			kids[i].name = n->u.d.names + offs[i];
+		n->u.d.kids = vs_xreallocarray(kids, nkids, sizeof(*kids));
+		n->u.d.nkids = nkids;
+	}
+	if (r == 0 && nkids > 1)
+		qsort(n->u.d.kids, nkids, sizeof(*kids), node_cmp);
+	free(offs);
+	vs_buf_release(&names);
 	vs_buf_release(&full);
 	return r;
 }
 
-static void scan_push(struct vs_scan *sc, int fd, char *path, struct node *n)
+static void scan_push(struct vs_scan *sc, int fd, struct node *n)
 {
 	pthread_mutex_lock(&sc->lock);
 	if (sc->depth == sc->cap) {
@@ -352,7 +410,7 @@ static void scan_push(struct vs_scan *sc, int fd, char *path, struct node *n)
 		sc->stack = vs_xreallocarray(sc->stack, sc->cap,
 					     sizeof(*sc->stack));
 	}
-	sc->stack[sc->depth++] = (struct walk_task){ fd, path, n };
+	sc->stack[sc->depth++] = (struct walk_task){ fd, n };
 	pthread_cond_signal(&sc->cond);
 	pthread_mutex_unlock(&sc->lock);
 }
@@ -361,6 +419,7 @@ static void scan_push(struct vs_scan *sc, int fd, char *path, struct node *n)
 static void walk_one(struct vs_scan *sc, struct walk_task *t)
 {
 	struct vs_buf sub = VS_BUF_INIT;
+	const char *path = t->n->u.d.path;
 	DIR *d;
 	size_t i;
 	int r, fd;
@@ -368,18 +427,18 @@ static void walk_one(struct vs_scan *sc, struct walk_task *t)
 	d = fdopendir(t->fd);
 	if (!d) {
 		scan_fail(sc, -errno, "cannot read directory '%s' (%s)",
-			  *t->path ? t->path : ".", strerror(errno));
+			  *path ? path : ".", strerror(errno));
 		close(t->fd);
-		goto out;
+		return;
 	}
-	r = read_dir(sc, d, t->path, t->n);
-	for (i = 0; i < t->n->nkids && r == 0; i++) {
-		struct node *k = &t->n->kids[i];
+	r = read_dir(sc, d, t->n);
+	for (i = 0; i < t->n->u.d.nkids && r == 0; i++) {
+		struct node *k = &t->n->u.d.kids[i];
 
 		if (k->type != VS_ENTRY_DIR)
 			continue;
 		vs_buf_reset(&sub);
-		vs_buf_addstr(&sub, t->path);
+		vs_buf_addstr(&sub, path);
 		path_add(&sub, k->name);
 		fd = openat(dirfd(d), k->name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -388,12 +447,11 @@ static void walk_one(struct vs_scan *sc, struct walk_task *t)
 				      "(%s)", sub.data, strerror(errno));
 			break;
 		}
-		scan_push(sc, fd, vs_buf_detach(&sub, NULL), k);
+		k->u.d.path = vs_buf_detach(&sub, NULL);
+		scan_push(sc, fd, k);
 	}
 	closedir(d);
-out:
 	vs_buf_release(&sub);
-	free(t->path);
 }
 
 static void *walker_main(void *arg)
@@ -411,7 +469,6 @@ static void *walker_main(void *arg)
 		if (sc->err) {
 			/* Drain after a failure. */
 			close(t.fd);
-			free(t.path);
 			continue;
 		}
 		sc->busy++;
@@ -430,7 +487,6 @@ struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
 {
 	struct vs_scan *sc = vs_xcalloc(1, sizeof(*sc));
 	struct timespec now;
-	char *top;
 	int fd;
 
 	/* The racy window (note 2) counts from before the first lstat. */
@@ -439,6 +495,7 @@ struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
 	sc->opts = opts;
 	sc->rootfd = -1;
 	sc->root.type = VS_ENTRY_DIR;
+	sc->root.u.d.path = vs_xstrdup("");
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_cond_init(&sc->cond, NULL);
 	if (!store_dir || stat(store_dir, &sc->store_st) < 0)
@@ -456,8 +513,7 @@ struct vs_scan *vs_scan_start(const char *dir, const char *store_dir,
 		close(fd);
 		return sc;
 	}
-	top = vs_xstrdup("");
-	scan_push(sc, fd, top, &sc->root);
+	scan_push(sc, fd, &sc->root);
 	for (sc->nthreads = 0; sc->nthreads < WALKERS; sc->nthreads++)
 		if (pthread_create(&sc->threads[sc->nthreads], NULL,
 				   walker_main, sc))
@@ -511,15 +567,16 @@ static void cache_prefix(struct ingest *in, struct vs_buf *k)
 	vs_buf_addch(k, '\0');
 }
 
-static void cache_value(const struct stat *st, const struct vs_id *id,
+/* The walked file k's entry: its stat as lstat gave it, and id. */
+static void cache_value(const struct node *k, const struct vs_id *id,
 			struct vs_buf *v)
 {
 	vs_buf_reset(v);
-	vs_buf_add_varint(v, st->st_size);
-	vs_buf_add_varint(v, ts_ns(&st->st_mtim));
-	vs_buf_add_varint(v, ts_ns(&st->st_ctim));
-	vs_buf_add_varint(v, st->st_ino);
-	vs_buf_add_varint(v, st->st_mode & S_IXUSR);
+	vs_buf_add_varint(v, k->size);
+	vs_buf_add_varint(v, k->u.f.mtime_ns);
+	vs_buf_add_varint(v, k->u.f.ctime_ns);
+	vs_buf_add_varint(v, k->u.f.ino);
+	vs_buf_add_varint(v, k->type == VS_ENTRY_EXEC ? S_IXUSR : 0);
 	vs_buf_add(v, id->b, VS_ID_LEN);
 }
 
@@ -611,7 +668,7 @@ static void cache_free(struct ingest *in)
  * (NEEDSWORK: a future gc must count them as live or drop stat caches).
  */
 static bool cache_lookup(struct ingest *in, const char *path,
-			 const struct stat *st, struct vs_id *id)
+			 const struct node *k, struct vs_id *id)
 {
 	struct cache_slot *slot = cache_find(in, path);
 	struct vs_buf want = VS_BUF_INIT;
@@ -620,7 +677,7 @@ static bool cache_lookup(struct ingest *in, const char *path,
 
 	if (!slot)
 		return false;
-	cache_value(st, &zero, &want);
+	cache_value(k, &zero, &want);
 	if (slot->val.len == want.len &&
 	    !memcmp(slot->val.data, want.data, want.len - VS_ID_LEN)) {
 		memcpy(id->b, slot->val.data + slot->val.len - VS_ID_LEN,
@@ -632,23 +689,26 @@ static bool cache_lookup(struct ingest *in, const char *path,
 }
 
 /*
- * Records path in the new stat cache.  Only differences from the loaded
- * cache go into the batch (cache_finish deletes what was not recorded), so
- * a commit of a small change writes a small batch.
+ * Records the file k at path, whose id is known, in the new stat cache.
+ * Only differences from the loaded cache go into the batch (cache_finish
+ * deletes what was not recorded), so a commit of a small change writes a
+ * small batch.
  */
 static void cache_record(struct ingest *in, const char *path,
-			 const struct stat *st, const struct vs_id *id)
+			 const struct node *kn)
 {
 	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT;
 	struct cache_slot *slot;
-	int64_t window = st->st_mtim.tv_nsec || st->st_ctim.tv_nsec
+	/* Timestamps without nanoseconds may come from a coarse clock. */
+	int64_t window = kn->u.f.mtime_ns % 1000000000LL ||
+				 kn->u.f.ctime_ns % 1000000000LL
 				 ? RACY_FINE_NS
 				 : RACY_COARSE_NS;
 
-	if (ts_ns(&st->st_mtim) >= in->start_ns - window ||
-	    ts_ns(&st->st_ctim) >= in->start_ns - window)
+	if (kn->u.f.mtime_ns >= in->start_ns - window ||
+	    kn->u.f.ctime_ns >= in->start_ns - window)
 		return;
-	cache_value(st, id, &v);
+	cache_value(kn, &kn->id, &v);
 	slot = cache_find(in, path);
 	if (slot)
 		slot->kept = true;
@@ -661,6 +721,26 @@ static void cache_record(struct ingest *in, const char *path,
 	}
 	vs_buf_release(&k);
 	vs_buf_release(&v);
+}
+
+/* Records the files this commit read (plan() recorded the others). */
+static void cache_record_read(struct ingest *in, const struct node *n,
+			      struct vs_buf *path)
+{
+	size_t i, base = path->len;
+
+	for (i = 0; i < n->u.d.nkids; i++) {
+		const struct node *k = &n->u.d.kids[i];
+
+		if (k->type != VS_ENTRY_DIR && !(k->flags & NODE_CACHEABLE))
+			continue;
+		path_add(path, k->name);
+		if (k->type == VS_ENTRY_DIR)
+			cache_record_read(in, k, path);
+		else
+			cache_record(in, path->data, k);
+		vs_buf_setlen(path, base);
+	}
 }
 
 /* Deletes the loaded entries that this commit did not record again. */
@@ -684,18 +764,17 @@ static void cache_finish(struct ingest *in)
  * Second pass over the walked tree: symlinks are stored now, cached files
  * take their ids, the rest are queued for reading.
  */
-static int plan(struct ingest *in, struct node *n, struct vs_buf *path,
-		int dfd)
+static int plan(struct ingest *in, struct node *n, struct vs_buf *path)
 {
 	size_t i, base = path->len;
 	int r = 0;
 
-	for (i = 0; i < n->nkids && r == 0; i++) {
-		struct node *k = &n->kids[i];
+	for (i = 0; i < n->u.d.nkids && r == 0; i++) {
+		struct node *k = &n->u.d.kids[i];
 
 		path_add(path, k->name);
 		if (k->type == VS_ENTRY_DIR) {
-			r = plan(in, k, path, -1);
+			r = plan(in, k, path);
 		} else if (k->type == VS_ENTRY_SYMLINK) {
 			char target[4096 + 1];
 			struct vs_file f;
@@ -714,17 +793,12 @@ static int plan(struct ingest *in, struct node *n, struct vs_buf *path,
 			r = vs_store_write_file(in->s, &f, &k->id, in->err);
 			vs_file_release(&f);
 			k->size = len;
-			k->resolved = true;
 			in->prog.files_total++;
 		} else {
-			struct fileread *fr;
-
 			in->prog.files_total++;
-			in->prog.bytes_total += k->st.st_size;
-			k->size = k->st.st_size;
-			if (cache_lookup(in, path->data, &k->st, &k->id)) {
-				k->resolved = true;
-				cache_record(in, path->data, &k->st, &k->id);
+			in->prog.bytes_total += k->size;
+			if (cache_lookup(in, path->data, k, &k->id)) {
+				cache_record(in, path->data, k);
 			} else {
 				if (in->nfiles == in->falloc) {
 					in->falloc = in->falloc ?
@@ -733,16 +807,13 @@ static int plan(struct ingest *in, struct node *n, struct vs_buf *path,
 						in->files, in->falloc,
 						sizeof(*in->files));
 				}
-				fr = &in->files[in->nfiles++];
-				memset(fr, 0, sizeof(*fr));
-				fr->node = k;
-				fr->path = vs_xstrdup(path->data);
-				in->prog.bytes_to_read += k->st.st_size;
+				in->files[in->nfiles++] =
+					(struct fileread){ k, n };
+				in->prog.bytes_to_read += k->size;
 			}
 		}
 		vs_buf_setlen(path, base);
 	}
-	(void)dfd;
 	return r;
 }
 
@@ -844,20 +915,61 @@ static void put_release(struct ingest *in, int slot)
 	pthread_mutex_unlock(&in->q.lock);
 }
 
+/*
+ * Drops a reference to the chunked file p; the last one writes its file
+ * object, unless the commit failed or the reader did not finish it, and
+ * frees p with its jobs.
+ */
+static void pending_unref(struct ingest *in, struct pending *p)
+{
+	struct vs_error e = { 0 };
+	struct vs_file f;
+	size_t c;
+	int r;
+
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	if (p->complete && !atomic_load(&in->failed)) {
+		vs_file_init(&f);
+		for (c = 0; c < p->njobs; c++)
+			vs_file_add_chunk(&f, &p->jobs[c]->id,
+					  p->jobs[c]->len);
+		r = vs_store_write_file(in->s, &f, &p->node->id, &e);
+		vs_file_release(&f);
+		if (r < 0)
+			record_failure(in, r, &e);
+	}
+	for (c = 0; c < p->njobs; c++) {
+		free(p->jobs[c]->data);
+		free(p->jobs[c]);
+	}
+	free(p->jobs);
+	free(p);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ingest *in = arg;
 	struct vs_zctx *z = vs_zctx_new(in->s->config.zstd_level);
 	struct job *j;
 
+	if (!z) {
+		pthread_mutex_lock(&in->q.lock);
+		if (!in->werr)
+			in->werr = -ENOMEM;
+		pthread_mutex_unlock(&in->q.lock);
+		atomic_store(&in->failed, true);
+	}
+	/* After pending_unref(), j may be gone. */
 	while ((j = queue_pop(&in->q)) != NULL) {
 		struct vs_put_stats st = { 0 };
 		struct vs_error e = { 0 };
 		int r, slot;
 
-		if (atomic_load(&in->failed) || !z) {
+		if (atomic_load(&in->failed)) {
 			free(j->data);
 			j->data = NULL;
+			pending_unref(in, j->file);
 			continue;
 		}
 		vs_hash(j->data, j->len, &j->id);
@@ -870,17 +982,11 @@ static void *worker_main(void *arg)
 		j->data = NULL;
 		if (r < 0) {
 			record_failure(in, r, &e);
-			continue;
+		} else {
+			atomic_fetch_add(&in->new_chunks, st.new_chunks);
+			atomic_fetch_add(&in->new_bytes, st.new_stored_bytes);
 		}
-		atomic_fetch_add(&in->new_chunks, st.new_chunks);
-		atomic_fetch_add(&in->new_bytes, st.new_stored_bytes);
-	}
-	if (!z) {
-		pthread_mutex_lock(&in->q.lock);
-		if (!in->werr)
-			in->werr = -ENOMEM;
-		pthread_mutex_unlock(&in->q.lock);
-		atomic_store(&in->failed, true);
+		pending_unref(in, j->file);
 	}
 	vs_zctx_free(z);
 	return NULL;
@@ -905,21 +1011,46 @@ static void report(struct ingest *in, bool force)
 
 /* --- read ------------------------------------------------------------- */
 
-static void add_job(struct ingest *in, struct fileread *fr,
+/* Queues the next chunk of the file of node, which *p (created by the
+ * first call, with the reader's reference) gathers. */
+static void add_job(struct ingest *in, struct pending **pp, struct node *node,
 		    const uint8_t *data, size_t len)
 {
 	struct job *j = vs_xcalloc(1, sizeof(*j));
+	struct pending *p = *pp;
 
+	if (!p) {
+		p = *pp = vs_xcalloc(1, sizeof(*p));
+		p->node = node;
+		atomic_init(&p->refs, 1);
+	}
 	j->data = vs_xmalloc(len);
 	memcpy(j->data, data, len);
 	j->len = len;
-	if (fr->njobs == fr->jalloc) {
-		fr->jalloc = fr->jalloc ? fr->jalloc * 2 : 4;
-		fr->jobs = vs_xreallocarray(fr->jobs, fr->jalloc,
-					    sizeof(*fr->jobs));
+	j->file = p;
+	if (p->njobs == p->jalloc) {
+		p->jalloc = p->jalloc ? p->jalloc * 2 : 4;
+		p->jobs = vs_xreallocarray(p->jobs, p->jalloc,
+					   sizeof(*p->jobs));
 	}
-	fr->jobs[fr->njobs++] = j;
+	p->jobs[p->njobs++] = j;
+	atomic_fetch_add(&p->refs, 1);
 	queue_push(&in->q, j);
+}
+
+/* Writes the file object of the small file node (inline content). */
+static int write_inline(struct ingest *in, struct node *node,
+			const uint8_t *data, size_t len, struct vs_error *err)
+{
+	struct vs_file f;
+	int r;
+
+	vs_file_init(&f);
+	if (len)
+		vs_file_set_inline(&f, data, len);
+	r = vs_store_write_file(in->s, &f, &node->id, err);
+	vs_file_release(&f);
+	return r;
 }
 
 /*
@@ -945,23 +1076,31 @@ static bool try_direct(int fd)
 	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 }
 
-static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
-		     size_t wcap, struct vs_error *err)
+/*
+ * Reads and cuts the file of fr (path: its path, for messages), writing its
+ * file object, or having the worker of its last chunk write it.
+ */
+static int read_file(struct ingest *in, const struct fileread *fr,
+		     const char *path, uint8_t *win, size_t wcap,
+		     struct vs_error *err)
 {
 	const struct vs_chunker_params *cp = &in->s->config.chunking;
+	struct node *node = fr->node;
+	const uint64_t walked = node->size;	/* as lstat saw it */
+	struct pending *p = NULL;
 	size_t have = 0, pos = 0;
 	uint64_t total = 0;
 	struct stat after;
 	bool eof = false, direct;
 	int fd, r = 0;
 
-	fd = openat(in->rootfd, fr->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(in->rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return vs_error_set(err, -errno, "cannot open '%s' (%s)",
-				    fr->path, strerror(errno));
-	direct = fr->node->st.st_size >= (off_t)DIRECT_MIN &&
-		 fr->node->st.st_size < (off_t)DIRECT_MAX && try_direct(fd);
-	if (!direct && fr->node->st.st_size > (off_t)wcap)
+				    path, strerror(errno));
+	direct = walked >= DIRECT_MIN && walked < DIRECT_MAX &&
+		 try_direct(fd);
+	if (!direct && walked > wcap)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (!eof || pos < have) {
 		/*
@@ -997,7 +1136,7 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 				if (n < 0) {
 					r = vs_error_set(err, -errno,
 							 "cannot read '%s' (%s)",
-							 fr->path,
+							 path,
 							 strerror(errno));
 					goto out;
 				}
@@ -1011,37 +1150,41 @@ static int read_file(struct ingest *in, struct fileread *fr, uint8_t *win,
 		if (pos == have)
 			break;
 		if (eof && total <= VS_FILE_INLINE_MAX) {
-			fr->is_inline = true;
-			vs_file_init(&fr->inline_file);
-			vs_file_set_inline(&fr->inline_file, win + pos,
-					   have - pos);
+			r = write_inline(in, node, win + pos, have - pos, err);
+			if (r < 0)
+				goto out;
 			pos = have;
 			break;
 		}
 		while (pos < have && (eof || have - pos >= cp->max)) {
 			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
 
-			add_job(in, fr, win + pos, cut);
+			add_job(in, &p, node, win + pos, cut);
 			pos += cut;
 			if (atomic_load(&in->failed))
 				goto out;
 		}
 	}
 	if (total == 0) {
-		fr->is_inline = true;
-		vs_file_init(&fr->inline_file);
+		r = write_inline(in, node, NULL, 0, err);
+		if (r < 0)
+			goto out;
 	}
-	fr->node->size = total;
+	if (p)
+		p->complete = true;
+	node->size = total;
 	/* A file that changed while being read is committed as read, but
 	 * not cached, so the next commit reads it again. */
-	fr->cacheable = fstat(fd, &after) == 0 &&
-			after.st_size == (off_t)total &&
-			ts_ns(&after.st_mtim) == ts_ns(&fr->node->st.st_mtim) &&
-			ts_ns(&after.st_ctim) == ts_ns(&fr->node->st.st_ctim);
-	if (!fr->cacheable)
-		warn(in->opts, "'%s' changed while it was read", fr->path);
+	if (fstat(fd, &after) == 0 && after.st_size == (off_t)total &&
+	    total == walked && ts_ns(&after.st_mtim) == node->u.f.mtime_ns &&
+	    ts_ns(&after.st_ctim) == node->u.f.ctime_ns)
+		node->flags |= NODE_CACHEABLE;
+	else
+		warn(in->opts, "'%s' changed while it was read", path);
 	atomic_fetch_add(&in->files_read, 1);
 out:
+	if (p)
+		pending_unref(in, p);
 	close(fd);
 	return r;
 }
@@ -1053,8 +1196,7 @@ static size_t take_file(struct ingest *in, bool big)
 
 	pthread_mutex_lock(&in->take_lock);
 	if (in->take_lo < in->take_hi)
-		i = big ? in->by_size[--in->take_hi]
-			: in->by_size[in->take_lo++];
+		i = big ? --in->take_hi : in->take_lo++;
 	pthread_mutex_unlock(&in->take_lock);
 	return i;
 }
@@ -1081,6 +1223,7 @@ static void *reader_main(void *arg)
 	/* Room for max bytes, four blocks and an alignment shift; aligned. */
 	size_t wcap = ((size_t)cp->max + 4 * READ_BLOCK + 2 * DIRECT_ALIGN - 1) /
 		      DIRECT_ALIGN * DIRECT_ALIGN, i;
+	struct vs_buf path = VS_BUF_INIT;
 	uint8_t *win;
 
 	if (posix_memalign((void **)&win, DIRECT_ALIGN, wcap))
@@ -1092,20 +1235,23 @@ static void *reader_main(void *arg)
 		i = take_file(in, ra->big);
 		if (i == SIZE_MAX)
 			break;
-		r = read_file(in, &in->files[i], win, wcap, &e);
+		vs_buf_reset(&path);
+		vs_buf_addstr(&path, in->files[i].dir->u.d.path);
+		path_add(&path, in->files[i].node->name);
+		r = read_file(in, &in->files[i], path.data, win, wcap, &e);
 		if (r < 0)
 			record_failure(in, r, &e);
 	}
+	vs_buf_release(&path);
 	free(win);
 	readers_gone(in, 1);
 	return NULL;
 }
 
-static int by_size_cmp(const void *a, const void *b, void *arg)
+static int by_size_cmp(const void *a, const void *b)
 {
-	const struct ingest *in = arg;
-	off_t x = in->files[*(const size_t *)a].node->st.st_size;
-	off_t y = in->files[*(const size_t *)b].node->st.st_size;
+	uint64_t x = ((const struct fileread *)a)->node->size;
+	uint64_t y = ((const struct fileread *)b)->node->size;
 
 	return (x > y) - (x < y);
 }
@@ -1115,12 +1261,9 @@ static int read_all(struct ingest *in)
 	pthread_t readers[READERS];
 	struct reader_arg ra[READERS];
 	int r = 0, t, nworkers = 0, nreaders = 0;
-	size_t i;
 
-	in->by_size = vs_xcalloc(in->nfiles, sizeof(size_t));
-	for (i = 0; i < in->nfiles; i++)
-		in->by_size[i] = i;
-	qsort_r(in->by_size, in->nfiles, sizeof(size_t), by_size_cmp, in);
+	if (in->nfiles > 1)
+		qsort(in->files, in->nfiles, sizeof(*in->files), by_size_cmp);
 	in->take_lo = 0;
 	in->take_hi = in->nfiles;
 	pthread_mutex_init(&in->take_lock, NULL);
@@ -1192,42 +1335,11 @@ static int read_all(struct ingest *in)
 	pthread_cond_destroy(&in->readers_done);
 	pthread_mutex_destroy(&in->readers_lock);
 	pthread_mutex_destroy(&in->take_lock);
-	free(in->by_size);
-	in->by_size = NULL;
 	report(in, true);
 	return r;
 }
 
 /* --- assemble ----------------------------------------------------------- */
-
-static int assemble_files(struct ingest *in)
-{
-	size_t i, c;
-	int r = 0;
-
-	for (i = 0; i < in->nfiles && r == 0; i++) {
-		struct fileread *fr = &in->files[i];
-		struct vs_file f;
-
-		if (fr->is_inline) {
-			r = vs_store_write_file(in->s, &fr->inline_file,
-						&fr->node->id, in->err);
-		} else {
-			vs_file_init(&f);
-			for (c = 0; c < fr->njobs; c++)
-				vs_file_add_chunk(&f, &fr->jobs[c]->id,
-						  fr->jobs[c]->len);
-			r = vs_store_write_file(in->s, &f, &fr->node->id,
-						in->err);
-			vs_file_release(&f);
-		}
-		fr->node->resolved = true;
-		if (r == 0 && fr->cacheable)
-			cache_record(in, fr->path, &fr->node->st,
-				     &fr->node->id);
-	}
-	return r;
-}
 
 static int assemble_tree(struct ingest *in, struct node *n)
 {
@@ -1237,8 +1349,8 @@ static int assemble_tree(struct ingest *in, struct node *n)
 	int r = 0;
 
 	vs_tree_init(&t);
-	for (i = 0; i < n->nkids && r == 0; i++) {
-		struct node *k = &n->kids[i];
+	for (i = 0; i < n->u.d.nkids && r == 0; i++) {
+		struct node *k = &n->u.d.kids[i];
 
 		if (k->type == VS_ENTRY_DIR)
 			r = assemble_tree(in, k);
@@ -1258,20 +1370,6 @@ static int assemble_tree(struct ingest *in, struct node *n)
 
 static void files_release(struct ingest *in)
 {
-	size_t i, c;
-
-	for (i = 0; i < in->nfiles; i++) {
-		struct fileread *fr = &in->files[i];
-
-		for (c = 0; c < fr->njobs; c++) {
-			free(fr->jobs[c]->data);
-			free(fr->jobs[c]);
-		}
-		free(fr->jobs);
-		free(fr->path);
-		if (fr->is_inline)
-			vs_file_release(&fr->inline_file);
-	}
 	free(in->files);
 	free(in->workers);
 	free(in->putting);
@@ -1346,7 +1444,7 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	logged = true;
 	cache_load(&in);
 	vs_buf_reset(&path);
-	rc = plan(&in, &in.root, &path, -1);
+	rc = plan(&in, &in.root, &path);
 	if (rc < 0)
 		goto out;
 	if (in.prog.bytes_to_read > LOGGED_COMMIT_MAX) {
@@ -1357,9 +1455,9 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	rc = read_all(&in);
 	if (rc < 0)
 		goto out;
-	rc = assemble_files(&in);
-	if (rc < 0)
-		goto out;
+	/* Every file object is written, and the ids are in the nodes. */
+	free(in.files);
+	in.files = NULL;
 	rc = assemble_tree(&in, &in.root);
 	if (rc < 0)
 		goto out;
@@ -1367,6 +1465,8 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	rc = vs_check_cancel(opts->cancel, err);
 	if (rc < 0)
 		goto out;
+	vs_buf_reset(&path);
+	cache_record_read(&in, &in.root, &path);
 	cache_finish(&in);
 
 	/* The threads' counters reach in.prog only through report(). */

@@ -14,7 +14,10 @@
  *  3. Files are read and cut by a few reader threads (FastCDC is cheap);
  *     their chunks are hashed, compressed and stored by a pool of worker
  *     threads, one per core; a bounded queue between them keeps memory
- *     flat.
+ *     flat.  A file's object is written as soon as its content is stored
+ *     (by its reader for a small file, else by the worker of its last
+ *     chunk), so that what grows with the file count is the walked tree
+ *     alone: about 120 bytes a file.
  *  4. Chunks, file objects and trees are written unlogged; the commit object
  *     and the branch update, together with the new stat cache, land in one
  *     synced batch after a flush (refs.h note 1).  Killed at any moment, the

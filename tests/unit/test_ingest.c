@@ -4,8 +4,9 @@
  * warning, the store's own directory skipped), unchanged re-commits make no
  * commit, the stat cache limits re-reads to what changed, a failed ref
  * update leaves the branch where it was, bad sources and repositories
- * fail cleanly, commit metadata is recorded, and the thread count does not
- * change the result.
+ * fail cleanly, commit metadata is recorded, the thread count does not
+ * change the result, and a commit of many files gives the tree the object
+ * encodings give.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -704,6 +705,140 @@ static void test_meta_message(void **state)
 	}
 }
 
+/* --- many files ----------------------------------------------------------- */
+
+/*
+ * The id and size a commit gives directory dir, computed here from the
+ * object encodings alone: each file read whole and cut with
+ * vs_chunker_next, each tree built with vs_tree_add.
+ */
+static void expected_tree(struct fx *fx, const char *dir, struct vs_id *id,
+			  uint64_t *size)
+{
+	const struct vs_chunker_params *cp = &fx->e->s->config.chunking;
+	struct vs_buf data = VS_BUF_INIT, enc = VS_BUF_INIT;
+	char **names, p[PATH_MAX];
+	struct vs_tree t;
+	size_t n, i;
+
+	*size = 0;
+	vs_tree_init(&t);
+	names = tu_list(dir, &n);
+	for (i = 0; i < n; i++) {
+		enum vs_entry_type type;
+		struct vs_id kid, cid;
+		struct vs_file f;
+		struct stat st;
+		uint64_t ksize;
+		size_t off, cut;
+
+		assert_int_equal(lstat(tu_join(p, dir, names[i]), &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			expected_tree(fx, p, &kid, &ksize);
+			type = VS_ENTRY_DIR;
+		} else {
+			if (S_ISLNK(st.st_mode)) {
+				char target[PATH_MAX];
+				ssize_t len = readlink(p, target,
+						       sizeof(target));
+
+				assert_true(len > 0);
+				vs_buf_reset(&data);
+				vs_buf_add(&data, target, (size_t)len);
+				type = VS_ENTRY_SYMLINK;
+			} else {
+				assert_int_equal(tu_read(p, &data), 0);
+				type = st.st_mode & S_IXUSR ? VS_ENTRY_EXEC
+							    : VS_ENTRY_FILE;
+			}
+			vs_file_init(&f);
+			if (data.len <= VS_FILE_INLINE_MAX && data.len)
+				vs_file_set_inline(&f, data.data, data.len);
+			for (off = 0; data.len > VS_FILE_INLINE_MAX &&
+				      off < data.len; off += cut) {
+				cut = vs_chunker_next(cp, (uint8_t *)data.data +
+							  off, data.len - off);
+				vs_hash(data.data + off, cut, &cid);
+				vs_file_add_chunk(&f, &cid, cut);
+			}
+			vs_buf_reset(&enc);
+			vs_file_encode(&f, &enc);
+			vs_hash(enc.data, enc.len, &kid);
+			vs_file_release(&f);
+			ksize = data.len;
+		}
+		vs_tree_add(&t, names[i], strlen(names[i]), type, ksize, &kid);
+		if (type != VS_ENTRY_SYMLINK)
+			*size += ksize;
+	}
+	vs_tree_sort(&t);
+	vs_buf_reset(&enc);
+	vs_tree_encode(&t, &enc);
+	vs_hash(enc.data, enc.len, id);
+	vs_tree_release(&t);
+	tu_list_free(names, n);
+	vs_buf_release(&data);
+	vs_buf_release(&enc);
+}
+
+/*
+ * A commit of many files across many directories: the tree is the one the
+ * object encodings give, and the stat cache names every file, so a
+ * re-commit reads none.
+ */
+static void test_many_files(void **state)
+{
+	enum { DIRS = 18, PER_DIR = 1000 };
+	struct fx *fx = *state;
+	struct timespec wait = { 2, 200 * 1000 * 1000 };
+	struct vs_ingest_result r1, r2;
+	struct vs_id want, got;
+	uint64_t size, nfiles = 0;
+	uint8_t buf[24 * 1024];
+	char p[PATH_MAX], name[64];
+	bool has;
+	int d, f;
+
+	for (d = 0; d < DIRS; d++) {
+		snprintf(name, sizeof(name), "d%02d", d);
+		tu_mkdir(tu_join(p, fx->src, name));
+		for (f = 0; f < PER_DIR; f++) {
+			/* Mostly inline sizes; every 97th a few chunks. */
+			size_t len = f % 97 ? (size_t)(f * 37 + d) % 300
+					    : 20000 + (size_t)f;
+
+			snprintf(name, sizeof(name), "d%02d/f%04d", d, f);
+			tu_fill_random(buf, len, (uint64_t)d * PER_DIR + f);
+			tu_write(tu_join(p, fx->src, name), buf, len,
+				 f % 13 ? 0644 : 0755);
+			nfiles++;
+		}
+		if (d % 5)
+			continue;
+		snprintf(name, sizeof(name), "d%02d/sub", d);
+		tu_mkdir(tu_join(p, fx->src, name));
+		snprintf(name, sizeof(name), "d%02d/sub/link", d);
+		if (symlink("../f0001", tu_join(p, fx->src, name)) < 0)
+			fail();
+	}
+	tu_mkdir(tu_join(p, fx->src, "empty"));
+	/* Old enough to be cached, also where timestamps are coarse. */
+	nanosleep(&wait, NULL);
+
+	assert_int_equal(commit(fx, NULL, 0, &r1), 0);
+	assert_true(r1.created);
+	assert_int_equal(r1.stats.files_read, nfiles);
+	expected_tree(fx, fx->src, &want, &size);
+	got = commit_tree(fx, &r1.commit, NULL);
+	assert_true(vs_id_equal(&got, &want));
+	assert_int_equal(cache_entries(fx, "main", "d17/f0999", &has), nfiles);
+	assert_true(has);
+
+	assert_int_equal(commit(fx, NULL, 0, &r2), 0);
+	assert_false(r2.created);
+	assert_int_equal(r2.stats.files_read, 0);
+}
+
 static void test_threads_identical(void **state)
 {
 	struct fx *fx = *state;
@@ -960,6 +1095,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_reads, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ingest_fd, setup,
 						teardown),
