@@ -187,8 +187,12 @@ struct ingest {
 	struct timespec last_progress;
 
 	struct vs_kv_batch *cache_batch;
-	struct cache_slot *cache;	/* the loaded stat cache */
+	/* The loaded stat cache: entries packed in one block, and a table of
+	 * 1 + their offsets (0: an empty slot). */
+	char *cache_entries;
+	size_t *cache;
 	size_t ncache;			/* slots, a power of two (0: none) */
+	struct vs_buf cache_key, cache_val;	/* scratch */
 };
 
 /* Passes a non-fatal problem to the caller's warn callback, if any. */
@@ -582,14 +586,25 @@ static void cache_value(const struct node *k, const struct vs_id *id,
 
 /*
  * The branch's stat cache, read with one scan before the walk: one
- * sequential pass instead of a random read per file.  Open addressing on
- * the path; values are the encoded entries.
+ * sequential pass instead of a random read per file.  Its entries are
+ * packed one after the other in one block (a million cost about 100 MB
+ * with the table), and found by open addressing on the path.
  */
-struct cache_slot {
-	char *path;		/* NULL: empty slot */
-	struct vs_buf val;
-	bool kept;		/* this commit records path again */
+struct cache_entry {
+	bool kept;		/* this commit records the path again */
+	uint8_t vlen;		/* values: 5 varints and an id */
+	char val_path[];	/* vlen bytes of value, then the path, NUL */
 };
+
+static struct cache_entry *cache_entry_at(struct ingest *in, size_t slot)
+{
+	return (struct cache_entry *)(in->cache_entries + in->cache[slot] - 1);
+}
+
+static const char *cache_entry_path(const struct cache_entry *e)
+{
+	return e->val_path + e->vlen;
+}
 
 static uint64_t hash_path(const char *p)
 {
@@ -604,62 +619,79 @@ static void cache_load(struct ingest *in)
 {
 	struct vs_buf prefix = VS_BUF_INIT;
 	struct vs_kv_iter *it;
-	size_t n = 0, k;
+	size_t n = 0, bytes = 0, used = 0, k;
 
 	cache_prefix(in, &prefix);
 	it = vs_kv_iter_new(in->s->kv, VS_CF_META, prefix.data, prefix.len);
-	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it))
+	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
+		size_t klen, vlen;
+
+		vs_kv_iter_key(it, &klen);
+		vs_kv_iter_value(it, &vlen);
+		if (vlen > UINT8_MAX)
+			continue;	/* not ours: never a hit */
 		n++;
+		bytes += sizeof(struct cache_entry) + vlen + klen -
+			 prefix.len + 1;
+	}
 	vs_kv_iter_free(it);
 	in->ncache = 16;
 	while (in->ncache < 2 * n)
 		in->ncache *= 2;
 	in->cache = vs_xcalloc(in->ncache, sizeof(*in->cache));
+	in->cache_entries = vs_xmalloc(bytes ? bytes : 1);
 	it = vs_kv_iter_new(in->s->kv, VS_CF_META, prefix.data, prefix.len);
-	for (; vs_kv_iter_valid(it); vs_kv_iter_next(it)) {
-		size_t klen, vlen;
+	for (; vs_kv_iter_valid(it) && n; vs_kv_iter_next(it)) {
+		size_t klen, vlen, plen, need;
 		const char *key = vs_kv_iter_key(it, &klen);
 		const char *v = vs_kv_iter_value(it, &vlen);
-		char *path = malloc(klen - prefix.len + 1);
+		struct cache_entry *e;
 
-		if (!path)
-			abort();
-		memcpy(path, key + prefix.len, klen - prefix.len);
-		path[klen - prefix.len] = '\0';
-		for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
-		     k = (k + 1) & (in->ncache - 1))
+		plen = klen - prefix.len;
+		need = sizeof(*e) + vlen + plen + 1;
+		/* Entries written since the count are left out: not hits. */
+		if (vlen > UINT8_MAX || need > bytes - used)
+			continue;
+		e = (struct cache_entry *)(in->cache_entries + used);
+		e->kept = false;
+		e->vlen = vlen;
+		memcpy(e->val_path, v, vlen);
+		memcpy(e->val_path + vlen, key + prefix.len, plen);
+		e->val_path[vlen + plen] = '\0';
+		for (k = hash_path(cache_entry_path(e)) & (in->ncache - 1);
+		     in->cache[k]; k = (k + 1) & (in->ncache - 1))
 			;
-		in->cache[k].path = path;
-		vs_buf_init(&in->cache[k].val, vlen);
-		vs_buf_add(&in->cache[k].val, v, vlen);
+		in->cache[k] = used + 1;
+		used += need;
+		n--;
 	}
 	vs_kv_iter_free(it);
 	vs_buf_release(&prefix);
 }
 
 /* The loaded entry for path, or NULL. */
-static struct cache_slot *cache_find(struct ingest *in, const char *path)
+static struct cache_entry *cache_find(struct ingest *in, const char *path)
 {
 	size_t k;
 
 	if (!in->ncache)
 		return NULL;
-	for (k = hash_path(path) & (in->ncache - 1); in->cache[k].path;
-	     k = (k + 1) & (in->ncache - 1))
-		if (!strcmp(in->cache[k].path, path))
-			return &in->cache[k];
+	for (k = hash_path(path) & (in->ncache - 1); in->cache[k];
+	     k = (k + 1) & (in->ncache - 1)) {
+		struct cache_entry *e = cache_entry_at(in, k);
+
+		if (!strcmp(cache_entry_path(e), path))
+			return e;
+	}
 	return NULL;
 }
 
 static void cache_free(struct ingest *in)
 {
-	size_t k;
-
-	for (k = 0; k < in->ncache; k++) {
-		free(in->cache[k].path);
-		vs_buf_release(&in->cache[k].val);
-	}
 	free(in->cache);
+	free(in->cache_entries);
+	vs_buf_release(&in->cache_key);
+	vs_buf_release(&in->cache_val);
 }
 
 /*
@@ -670,22 +702,18 @@ static void cache_free(struct ingest *in)
 static bool cache_lookup(struct ingest *in, const char *path,
 			 const struct node *k, struct vs_id *id)
 {
-	struct cache_slot *slot = cache_find(in, path);
-	struct vs_buf want = VS_BUF_INIT;
+	struct cache_entry *e = cache_find(in, path);
+	struct vs_buf *want = &in->cache_val;
 	struct vs_id zero = { { 0 } };
-	bool hit = false;
 
-	if (!slot)
+	if (!e)
 		return false;
-	cache_value(k, &zero, &want);
-	if (slot->val.len == want.len &&
-	    !memcmp(slot->val.data, want.data, want.len - VS_ID_LEN)) {
-		memcpy(id->b, slot->val.data + slot->val.len - VS_ID_LEN,
-		       VS_ID_LEN);
-		hit = true;
-	}
-	vs_buf_release(&want);
-	return hit;
+	cache_value(k, &zero, want);
+	if (e->vlen != want->len ||
+	    memcmp(e->val_path, want->data, want->len - VS_ID_LEN))
+		return false;
+	memcpy(id->b, e->val_path + e->vlen - VS_ID_LEN, VS_ID_LEN);
+	return true;
 }
 
 /*
@@ -695,32 +723,29 @@ static bool cache_lookup(struct ingest *in, const char *path,
  * small batch.
  */
 static void cache_record(struct ingest *in, const char *path,
-			 const struct node *kn)
+			 const struct node *k)
 {
-	struct vs_buf k = VS_BUF_INIT, v = VS_BUF_INIT;
-	struct cache_slot *slot;
+	struct vs_buf *v = &in->cache_val;
+	struct cache_entry *e;
 	/* Timestamps without nanoseconds may come from a coarse clock. */
-	int64_t window = kn->u.f.mtime_ns % 1000000000LL ||
-				 kn->u.f.ctime_ns % 1000000000LL
+	int64_t window = k->u.f.mtime_ns % 1000000000LL ||
+				 k->u.f.ctime_ns % 1000000000LL
 				 ? RACY_FINE_NS
 				 : RACY_COARSE_NS;
 
-	if (kn->u.f.mtime_ns >= in->start_ns - window ||
-	    kn->u.f.ctime_ns >= in->start_ns - window)
+	if (k->u.f.mtime_ns >= in->start_ns - window ||
+	    k->u.f.ctime_ns >= in->start_ns - window)
 		return;
-	cache_value(kn, &kn->id, &v);
-	slot = cache_find(in, path);
-	if (slot)
-		slot->kept = true;
-	if (!slot || slot->val.len != v.len ||
-	    memcmp(slot->val.data, v.data, v.len)) {
-		cache_prefix(in, &k);
-		vs_buf_addstr(&k, path);
-		vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META, k.data,
-				k.len, v.data, v.len);
-	}
-	vs_buf_release(&k);
-	vs_buf_release(&v);
+	cache_value(k, &k->id, v);
+	e = cache_find(in, path);
+	if (e)
+		e->kept = true;
+	if (e && e->vlen == v->len && !memcmp(e->val_path, v->data, v->len))
+		return;
+	cache_prefix(in, &in->cache_key);
+	vs_buf_addstr(&in->cache_key, path);
+	vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META,
+			in->cache_key.data, in->cache_key.len, v->data, v->len);
 }
 
 /* Records the files this commit read (plan() recorded the others). */
@@ -746,18 +771,21 @@ static void cache_record_read(struct ingest *in, const struct node *n,
 /* Deletes the loaded entries that this commit did not record again. */
 static void cache_finish(struct ingest *in)
 {
-	struct vs_buf k = VS_BUF_INIT;
 	size_t i;
 
 	for (i = 0; i < in->ncache; i++) {
-		if (!in->cache[i].path || in->cache[i].kept)
+		struct cache_entry *e;
+
+		if (!in->cache[i])
 			continue;
-		cache_prefix(in, &k);
-		vs_buf_addstr(&k, in->cache[i].path);
+		e = cache_entry_at(in, i);
+		if (e->kept)
+			continue;
+		cache_prefix(in, &in->cache_key);
+		vs_buf_addstr(&in->cache_key, cache_entry_path(e));
 		vs_kv_batch_delete(in->cache_batch, in->s->kv, VS_CF_META,
-				   k.data, k.len);
+				   in->cache_key.data, in->cache_key.len);
 	}
-	vs_buf_release(&k);
 }
 
 /*
@@ -1406,6 +1434,8 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	in.err = err;
 	in.branch = opts->branch ? opts->branch : VS_DEFAULT_BRANCH;
 	in.rootfd = -1;
+	vs_buf_init(&in.cache_key, 0);
+	vs_buf_init(&in.cache_val, 0);
 	in.nworkers = opts->threads > 0 ? opts->threads
 					: (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (in.nworkers < 1)

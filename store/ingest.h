@@ -17,7 +17,7 @@
  *     flat.  A file's object is written as soon as its content is stored
  *     (by its reader for a small file, else by the worker of its last
  *     chunk), so that what grows with the file count is the walked tree
- *     alone: about 120 bytes a file.
+ *     alone: about 120 bytes a file, and the loaded stat cache as much.
  *  4. Chunks, file objects and trees are written unlogged; the commit object
  *     and the branch update, together with the new stat cache, land in one
  *     synced batch after a flush (refs.h note 1).  Killed at any moment, the
