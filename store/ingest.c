@@ -4,7 +4,8 @@
  * Phases: walk (build the node tree), plan (consult the stat cache), read
  * (reader threads cut chunks, workers hash/compress/store them, and each
  * file object is written once its content is), assemble (trees bottom-up),
- * commit (one synced batch with the ref and the stat cache).
+ * commit (the stat cache's changes, in parts if many, and one synced batch
+ * with the ref).
  */
 #include "ingest.h"
 
@@ -186,7 +187,9 @@ struct ingest {
 	pthread_cond_t readers_done;
 	struct timespec last_progress;
 
+	/* The new stat cache's changes not written yet, and their count. */
 	struct vs_kv_batch *cache_batch;
+	size_t cache_pending;
 	/* The loaded stat cache: entries packed in one block, and a table of
 	 * 1 + their offsets (0: an empty slot). */
 	char *cache_entries;
@@ -560,6 +563,13 @@ void vs_scan_free(struct vs_scan *sc)
 
 /* --- stat cache ----------------------------------------------------------- */
 
+/*
+ * A commit that changes more entries of the stat cache than this writes
+ * them in parts, the last one with the ref update (ingest.h note 4), so
+ * that the batch of a first commit of millions of files stays small.
+ */
+#define CACHE_PART 16384
+
 /* 'S' <repo> '\0' <branch> '\0' */
 static void cache_prefix(struct ingest *in, struct vs_buf *k)
 {
@@ -717,13 +727,39 @@ static bool cache_lookup(struct ingest *in, const char *path,
 }
 
 /*
+ * Writes the changes of the stat cache gathered so far, after the objects
+ * they name (kv.h note 2): an entry says which file id a file of that stat
+ * has, true whether or not this commit completes.
+ */
+static int cache_write_part(struct ingest *in)
+{
+	int r;
+
+	r = vs_kv_flush(in->s->kv, in->err);
+	if (r == 0)
+		r = vs_kv_write(in->s->kv, in->cache_batch, 0, in->err);
+	vs_kv_batch_free(in->cache_batch);
+	in->cache_batch = vs_kv_batch_new();
+	in->cache_pending = 0;
+	return r;
+}
+
+/* Counts a change added to cache_batch; writes a part when it is full. */
+static int cache_changed(struct ingest *in)
+{
+	if (++in->cache_pending < CACHE_PART)
+		return 0;
+	return cache_write_part(in);
+}
+
+/*
  * Records the file k at path, whose id is known, in the new stat cache.
  * Only differences from the loaded cache go into the batch (cache_finish
  * deletes what was not recorded), so a commit of a small change writes a
- * small batch.
+ * small batch.  Returns 0 or what writing a part returned.
  */
-static void cache_record(struct ingest *in, const char *path,
-			 const struct node *k)
+static int cache_record(struct ingest *in, const char *path,
+			const struct node *k)
 {
 	struct vs_buf *v = &in->cache_val;
 	struct cache_entry *e;
@@ -735,45 +771,49 @@ static void cache_record(struct ingest *in, const char *path,
 
 	if (k->u.f.mtime_ns >= in->start_ns - window ||
 	    k->u.f.ctime_ns >= in->start_ns - window)
-		return;
+		return 0;
 	cache_value(k, &k->id, v);
 	e = cache_find(in, path);
 	if (e)
 		e->kept = true;
 	if (e && e->vlen == v->len && !memcmp(e->val_path, v->data, v->len))
-		return;
+		return 0;
 	cache_prefix(in, &in->cache_key);
 	vs_buf_addstr(&in->cache_key, path);
 	vs_kv_batch_put(in->cache_batch, in->s->kv, VS_CF_META,
 			in->cache_key.data, in->cache_key.len, v->data, v->len);
+	return cache_changed(in);
 }
 
 /* Records the files this commit read (plan() recorded the others). */
-static void cache_record_read(struct ingest *in, const struct node *n,
-			      struct vs_buf *path)
+static int cache_record_read(struct ingest *in, const struct node *n,
+			     struct vs_buf *path)
 {
 	size_t i, base = path->len;
+	int r = 0;
 
-	for (i = 0; i < n->u.d.nkids; i++) {
+	for (i = 0; i < n->u.d.nkids && r == 0; i++) {
 		const struct node *k = &n->u.d.kids[i];
 
 		if (k->type != VS_ENTRY_DIR && !(k->flags & NODE_CACHEABLE))
 			continue;
 		path_add(path, k->name);
 		if (k->type == VS_ENTRY_DIR)
-			cache_record_read(in, k, path);
+			r = cache_record_read(in, k, path);
 		else
-			cache_record(in, path->data, k);
+			r = cache_record(in, path->data, k);
 		vs_buf_setlen(path, base);
 	}
+	return r;
 }
 
 /* Deletes the loaded entries that this commit did not record again. */
-static void cache_finish(struct ingest *in)
+static int cache_finish(struct ingest *in)
 {
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < in->ncache; i++) {
+	for (i = 0; i < in->ncache && r == 0; i++) {
 		struct cache_entry *e;
 
 		if (!in->cache[i])
@@ -785,7 +825,9 @@ static void cache_finish(struct ingest *in)
 		vs_buf_addstr(&in->cache_key, cache_entry_path(e));
 		vs_kv_batch_delete(in->cache_batch, in->s->kv, VS_CF_META,
 				   in->cache_key.data, in->cache_key.len);
+		r = cache_changed(in);
 	}
+	return r;
 }
 
 /*
@@ -826,7 +868,7 @@ static int plan(struct ingest *in, struct node *n, struct vs_buf *path)
 			in->prog.files_total++;
 			in->prog.bytes_total += k->size;
 			if (cache_lookup(in, path->data, k, &k->id)) {
-				cache_record(in, path->data, k);
+				r = cache_record(in, path->data, k);
 			} else {
 				if (in->nfiles == in->falloc) {
 					in->falloc = in->falloc ?
@@ -1423,7 +1465,7 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	struct vs_commit c;
 	struct vs_id head, tree_of_head;
 	struct timespec now;
-	bool has_head, logged = false;
+	bool has_head, unchanged = false, logged = false;
 	size_t i;
 	int rc;
 
@@ -1495,9 +1537,6 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	rc = vs_check_cancel(opts->cancel, err);
 	if (rc < 0)
 		goto out;
-	vs_buf_reset(&path);
-	cache_record_read(&in, &in.root, &path);
-	cache_finish(&in);
 
 	/* The threads' counters reach in.prog only through report(). */
 	in.prog.new_chunks = atomic_load(&in.new_chunks);
@@ -1513,26 +1552,39 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 			goto out;
 		tree_of_head = hc.tree;
 		vs_commit_release(&hc);
-		if (vs_id_equal(&tree_of_head, &in.root.id)) {
-			/* Nothing changed: keep the head, refresh the cache. */
-			rc = vs_kv_write(s->kv, in.cache_batch, 0, err);
-			res->commit = head;
-			res->created = false;
-			goto out;
-		}
+		unchanged = vs_id_equal(&tree_of_head, &in.root.id);
 	}
-
-	c.tree = in.root.id;
-	if (has_head)
-		vs_commit_add_parent(&c, &head);
-	c.time = opts->time ? opts->time : (uint64_t)now.tv_sec;
-	vs_commit_set_author(&c, opts->author ? opts->author : "");
-	vs_commit_set_message(&c, opts->message ? opts->message : "");
-	for (i = 0; i < opts->nmeta; i++)
-		vs_commit_set_meta(&c, opts->meta[i].key, opts->meta[i].value);
-	rc = vs_store_write_commit(s, &c, &res->commit, err);
+	if (!unchanged) {
+		c.tree = in.root.id;
+		if (has_head)
+			vs_commit_add_parent(&c, &head);
+		c.time = opts->time ? opts->time : (uint64_t)now.tv_sec;
+		vs_commit_set_author(&c, opts->author ? opts->author : "");
+		vs_commit_set_message(&c, opts->message ? opts->message : "");
+		for (i = 0; i < opts->nmeta; i++)
+			vs_commit_set_meta(&c, opts->meta[i].key,
+					   opts->meta[i].value);
+		rc = vs_store_write_commit(s, &c, &res->commit, err);
+		if (rc < 0)
+			goto out;
+	}
+	/*
+	 * The stat cache, after every object (its parts, if it is large,
+	 * need them flushed first: a single flush, with the commit's).
+	 */
+	vs_buf_reset(&path);
+	rc = cache_record_read(&in, &in.root, &path);
+	if (rc == 0)
+		rc = cache_finish(&in);
 	if (rc < 0)
 		goto out;
+	if (unchanged) {
+		/* Nothing changed: keep the head, refresh the cache. */
+		rc = vs_kv_write(s->kv, in.cache_batch, 0, err);
+		res->commit = head;
+		res->created = false;
+		goto out;
+	}
 	rc = vs_branch_update(s, r, in.branch, has_head ? &head : NULL,
 			      &res->commit, in.cache_batch, 0, err);
 	if (rc < 0)

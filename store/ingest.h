@@ -21,7 +21,11 @@
  *  4. Chunks, file objects and trees are written unlogged; the commit object
  *     and the branch update, together with the new stat cache, land in one
  *     synced batch after a flush (refs.h note 1).  Killed at any moment, the
- *     store shows the old head or the new one, never a part.
+ *     store shows the old head or the new one, never a part.  A commit that
+ *     changes more stat cache entries than a batch of bounded size holds
+ *     writes the others before, each part after a flush of the objects
+ *     its entries name: an entry only says which file id a file of that
+ *     stat has, which holds whether or not the commit completes.
  *  5. A tree equal to the head's makes no new commit (unless allow_empty).
  *  6. Devices, sockets and fifos are skipped with a warning; the store's own
  *     directory, if it lies inside the source, is skipped silently.

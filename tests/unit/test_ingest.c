@@ -21,6 +21,7 @@
 #include "refs.h"
 #include "rev.h"
 #include "testutil.h"
+#include "verify.h"
 #include "banned.h"
 
 struct fx {
@@ -782,16 +783,21 @@ static void expected_tree(struct fx *fx, const char *dir, struct vs_id *id,
 }
 
 /*
- * A commit of many files across many directories: the tree is the one the
- * object encodings give, and the stat cache names every file, so a
- * re-commit reads none.
+ * A commit of more files than one batch of stat cache changes holds, across
+ * many directories: the tree is the one the object encodings give; the
+ * stat cache names every file, so a re-commit reads none; and a commit to a
+ * new branch whose ref update fails (after the cache parts it wrote) leaves
+ * the next one whole.
  */
 static void test_many_files(void **state)
 {
 	enum { DIRS = 18, PER_DIR = 1000 };
 	struct fx *fx = *state;
 	struct timespec wait = { 2, 200 * 1000 * 1000 };
+	struct vs_ingest_opts o = { .branch = "other" };
 	struct vs_ingest_result r1, r2;
+	struct vs_verify_result vr;
+	struct vs_error err = { 0 };
 	struct vs_id want, got;
 	uint64_t size, nfiles = 0;
 	uint8_t buf[24 * 1024];
@@ -837,6 +843,23 @@ static void test_many_files(void **state)
 	assert_int_equal(commit(fx, NULL, 0, &r2), 0);
 	assert_false(r2.created);
 	assert_int_equal(r2.stats.files_read, 0);
+
+	vs_refs_fault_hook = fail_eio;
+	assert_int_equal(vs_ingest_dir(fx->e->s, &fx->r, fx->src, &o, &r2,
+				       &err), -EIO);
+	vs_refs_fault_hook = NULL;
+	expect_head(fx, "other", NULL);
+	tu_write_str(tu_join(p, fx->src, "d03/f0005"), "changed\n");
+	assert_int_equal(commit(fx, "other", 0, &r2), 0);
+	assert_true(r2.created);
+	assert_true(r2.stats.files_read < nfiles);	/* parts were kept */
+	expected_tree(fx, fx->src, &want, &size);
+	got = commit_tree(fx, &r2.commit, NULL);
+	assert_true(vs_id_equal(&got, &want));
+	/* Every object is there: those of the cache's parts too. */
+	assert_int_equal(vs_verify(fx->e->s, &(struct vs_verify_opts){ 0 },
+				   &vr, NULL), 0);
+	assert_int_equal(vr.problems, 0);
 }
 
 static void test_threads_identical(void **state)
