@@ -2,8 +2,9 @@
  * cmd_ci.c - varve in CI: tag --ci, tags, runs, run show, lineage, pin,
  * checkout --lock, lock verify|list.
  *
- * The run records and lineage live in store/runs.c, the lock file in
- * store/lockfile.c; this file parses arguments and prints.  The CI
+ * The run records and lineage live in store/runs.c, the lock file's text
+ * in store/lockfile.c and what its pins mean for the store (check,
+ * checkout) in store/pins.c; this file parses arguments and prints.  The CI
  * provider's variables are read through cli_getenv(), so a command
  * forwarded to a mount daemon sees the client's environment (and it runs
  * in the client's working directory, so relative paths are the client's).
