@@ -440,7 +440,7 @@ int cmd_cat(struct cmd_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < f.nchunks && r == 0 && !ferror(ctx->out); i++) {
 		r = vs_check_cancel(ctx->cancel, &e);
 		if (r == 0)
-			r = vs_chunk_get(s, NULL, &f.chunks[i].id, &chunk, &e);
+			r = vs_chunk_read(s, &f.chunks[i].id, &chunk, &e);
 		if (r == 0 && chunk.len != f.chunks[i].len)
 			r = vs_error_set(&e, VS_E_CORRUPT, "a chunk of '%s' has "
 					 "the wrong length", spec);

@@ -550,8 +550,7 @@ int cmd_reset(struct cmd_ctx *ctx, int argc, char **argv)
 		r = vs_staging_reset(s, &h, &e);
 	if (r < 0)
 		return cli_store_error(ctx, r, &e);
-	if (s->on_change)
-		s->on_change(s->on_change_arg, &h.repo, h.branch);
+	vs_store_notify_change(s, &h.repo, h.branch);
 	if (!ctx->quiet)
 		fprintf(ctx->err, "dropped the staged changes of %s@%s\n",
 			h.repo.full, h.branch);

@@ -839,7 +839,7 @@ static void remove_own_socket(struct ctl_server *srv)
 static int listen_tmp(struct ctl_server *srv, const char *tmp,
 		      struct vs_error *err)
 {
-	const char *dir = srv->store->path;
+	const char *dir = vs_store_path(srv->store);
 	struct sockaddr_un sa;
 	struct stat st;
 	socklen_t len;
@@ -893,17 +893,17 @@ int ctl_server_start(struct vs_store *s, struct ctl_server **out,
 		return vs_error_set(err, -ENOMEM, "out of memory");
 	srv->store = s;
 	srv->listen_fd = srv->wake[0] = srv->wake[1] = -1;
-	srv->dir_fd = open(s->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	srv->dir_fd = open(vs_store_path(s), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (srv->dir_fd < 0) {
-		r = vs_error_set(err, -errno, "cannot open '%s' (%s)", s->path,
+		r = vs_error_set(err, -errno, "cannot open '%s' (%s)", vs_store_path(s),
 				 strerror(errno));
 		goto out_free;
 	}
-	r = sock_connect(srv->dir_fd, s->path, &st);
+	r = sock_connect(srv->dir_fd, vs_store_path(s), &st);
 	if (r >= 0) {
 		close(r);
 		r = vs_error_set(err, -EADDRINUSE, "a mount daemon already "
-				 "serves the store '%s'", s->path);
+				 "serves the store '%s'", vs_store_path(s));
 		goto out_close_dir;
 	}
 	/* Absent, stale or foreign: the rename below replaces it. */
@@ -914,7 +914,7 @@ int ctl_server_start(struct vs_store *s, struct ctl_server **out,
 		goto out_close_dir;
 	if (renameat(srv->dir_fd, tmp, srv->dir_fd, CTL_SOCKET_NAME) < 0) {
 		r = vs_error_set(err, -errno, "cannot make '%s/%s' (%s)",
-				 s->path, CTL_SOCKET_NAME, strerror(errno));
+				 vs_store_path(s), CTL_SOCKET_NAME, strerror(errno));
 		unlinkat(srv->dir_fd, tmp, 0);
 		goto out_close_listen;
 	}

@@ -92,7 +92,7 @@ char *cli_store_dir(struct cmd_ctx *ctx)
 	char *dir = NULL;
 
 	if (ctx->store)
-		return vs_xstrdup(ctx->store->path);
+		return vs_xstrdup(vs_store_path(ctx->store));
 	if (cli_store_locate(ctx, &dir, NULL) < 0)
 		return NULL;
 	return dir;

@@ -47,33 +47,6 @@ struct fs_cache {
 	size_t nserved;				/* ever recorded */
 };
 
-static pthread_key_t zctx_key;
-static pthread_once_t zctx_once = PTHREAD_ONCE_INIT;
-
-static void zctx_destroy(void *z)
-{
-	vs_zctx_free(z);
-}
-
-static void zctx_key_init(void)
-{
-	pthread_key_create(&zctx_key, zctx_destroy);
-}
-
-/* The calling thread's decompression context. */
-static struct vs_zctx *thread_zctx(struct vs_store *s)
-{
-	struct vs_zctx *z;
-
-	pthread_once(&zctx_once, zctx_key_init);
-	z = pthread_getspecific(zctx_key);
-	if (!z) {
-		z = vs_zctx_new(s->config.zstd_level);
-		pthread_setspecific(zctx_key, z);
-	}
-	return z;
-}
-
 static bool was_served(const struct fs_cache *c, const struct vs_id *id)
 {
 	size_t n = c->nserved < SERVED_RING ? c->nserved : SERVED_RING, i;
@@ -112,7 +85,7 @@ static int load_chunk(void *arg, struct fs_lru_entry *le,
 	int r;
 
 	e->buf = (struct vs_buf)VS_BUF_INIT;
-	r = vs_chunk_get(c->s, thread_zctx(c->s), &le->id, &e->buf, err);
+	r = vs_chunk_read(c->s, &le->id, &e->buf, err);
 	if (r < 0) {
 		vs_buf_release(&e->buf);
 		return r;

@@ -99,8 +99,7 @@ int fs_run(struct vs_store *s, const struct fs_opts *opts,
 		goto out_signals;
 	}
 	raise_readahead(opts->mountpoint);
-	s->on_change_arg = &fs;
-	s->on_change = fs_on_change;
+	vs_store_set_on_change(s, fs_on_change, &fs);
 	if (opts->started) {
 		r = opts->started(opts->hook_arg, err);
 		if (r < 0)
@@ -119,7 +118,7 @@ int fs_run(struct vs_store *s, const struct fs_opts *opts,
 	if (opts->stopping)
 		opts->stopping(opts->hook_arg);
 out_unmount:
-	s->on_change = NULL;
+	vs_store_set_on_change(s, NULL, NULL);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);

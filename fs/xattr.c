@@ -32,7 +32,7 @@ static int xattr_value(struct fs *fs, struct fs_inode *i, const char *name,
 	    !strncmp(name, "system.posix_acl_", 17))
 		return -EOPNOTSUPP;
 	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STORE)) {
-		vs_buf_addstr(out, fs->s->path);
+		vs_buf_addstr(out, vs_store_path(fs->s));
 		return 0;
 	}
 	if (i->kind == FS_ROOT && !strcmp(name, XATTR_STATS)) {
@@ -116,7 +116,7 @@ int fs_do_setxattr(struct fs *fs, fuse_ino_t ino)
 
 int fs_do_statfs(struct fs *fs, struct statvfs *st)
 {
-	if (statvfs(fs->s->path, st) < 0)
+	if (statvfs(vs_store_path(fs->s), st) < 0)
 		memset(st, 0, sizeof(*st));
 	st->f_namemax = VS_NAME_MAX;
 	return 0;

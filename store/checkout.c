@@ -4,6 +4,7 @@
  * writing, into a temporary directory renamed into place at the end.
  */
 #include "checkout.h"
+#include "store_int.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,6 +8,7 @@
  * with the ref).
  */
 #include "ingest.h"
+#include "store_int.h"
 
 #include <dirent.h>
 #include <linux/magic.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -745,8 +747,7 @@ static int cache_write_part(struct ingest *in)
 	r = vs_kv_flush(in->s->kv, in->err);
 	if (r == 0)
 		r = vs_kv_write(in->s->kv, in->cache_batch, 0, in->err);
-	vs_kv_batch_free(in->cache_batch);
-	in->cache_batch = vs_kv_batch_new();
+	vs_kv_batch_clear(in->cache_batch);
 	in->cache_pending = 0;
 	return r;
 }
@@ -1166,105 +1167,161 @@ static bool try_direct(int fd)
 }
 
 /*
- * Reads and cuts the file of fr (path: its path, for messages), writing its
- * file object, or having the worker of its last chunk write it.
+ * One cutting loop for every reader of files (a commit's readers,
+ * vs_cut_fd): the window holds at least max bytes or the rest of the file;
+ * chunks are cut from it in order, and a file that ends within
+ * VS_FILE_INLINE_MAX bytes goes whole to fns->small instead.  With direct,
+ * the fd is O_DIRECT: the bytes left over are moved so that they end on an
+ * aligned offset, where the next read goes (win and wcap are aligned);
+ * should the file system refuse the alignment after all, the cut goes on
+ * through the page cache.
  */
-static int read_file(struct ingest *in, const struct fileread *fr,
-		     const char *path, uint8_t *win, size_t wcap,
-		     struct vs_error *err)
-{
-	const struct vs_chunker_params *cp = &in->s->config.chunking;
-	struct node *node = fr->node;
-	const uint64_t walked = node->size;	/* as lstat saw it */
-	struct pending *p = NULL;
-	size_t have = 0, pos = 0;
-	uint64_t total = 0;
-	struct stat after;
-	bool eof = false, direct;
-	int fd, r = 0;
+struct cut {
+	const struct vs_chunker_params *cp;
+	int fd;
+	bool direct;
+	uint8_t *win;
+	size_t wcap;
+	const struct vs_cut_fns *fns;
+	void *arg;
+	const char *what;		/* "'PATH'": for "cannot read what" */
+	atomic_uint_fast64_t *read;	/* bytes read are added here; or NULL */
+};
 
-	fd = openat(in->rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return vs_error_set(err, -errno, "cannot open '%s' (%s)",
-				    path, strerror(errno));
-	direct = walked >= DIRECT_MIN && walked < DIRECT_MAX &&
-		 try_direct(fd);
-	if (!direct && walked > wcap)
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (!eof || pos < have) {
-		/*
-		 * Refill so that the window holds max bytes or the rest.  For
-		 * O_DIRECT the bytes left over are moved so that they end on
-		 * an aligned offset, where the next read goes.
-		 */
+/* Returns 0, -errno (a failed read) or what a call returned; *total gets
+ * the bytes read. */
+static int cut_file(struct cut *c, uint64_t *total, struct vs_error *err)
+{
+	const struct vs_chunker_params *cp = c->cp;
+	size_t have = 0, pos = 0;
+	bool eof = false;
+	int r = 0;
+
+	*total = 0;
+	while (r == 0) {
 		if (!eof && have - pos < cp->max) {
 			size_t left = have - pos;
-			size_t start = direct ? (left + DIRECT_ALIGN - 1) /
-						DIRECT_ALIGN * DIRECT_ALIGN -
-						left
-					      : 0;
+			size_t start = c->direct ? (left + DIRECT_ALIGN - 1) /
+							   DIRECT_ALIGN *
+							   DIRECT_ALIGN -
+						   left
+						 : 0;
 
-			memmove(win + start, win + pos, left);
+			memmove(c->win + start, c->win + pos, left);
 			pos = start;
 			have = start + left;
-			while (!eof && have < wcap) {
-				ssize_t n = read(fd, win + have,
-						 wcap - have < READ_BLOCK ?
-						 wcap - have : READ_BLOCK);
+			while (!eof && have < c->wcap) {
+				size_t want = c->wcap - have < READ_BLOCK
+						      ? c->wcap - have
+						      : READ_BLOCK;
+				ssize_t n = pread(c->fd, c->win + have, want,
+						  (off_t)*total);
 
 				if (n < 0 && errno == EINTR)
 					continue;
-				if (n < 0 && errno == EINVAL && direct) {
-					/* Not aligned enough for this
-					 * file system after all. */
-					direct = false;
-					fcntl(fd, F_SETFL,
-					      fcntl(fd, F_GETFL) & ~O_DIRECT);
+				if (n < 0 && errno == EINVAL && c->direct) {
+					c->direct = false;
+					fcntl(c->fd, F_SETFL,
+					      fcntl(c->fd, F_GETFL) & ~O_DIRECT);
 					continue;
 				}
-				if (n < 0) {
-					r = vs_error_set(err, -errno,
-							 "cannot read '%s' (%s)",
-							 path,
-							 strerror(errno));
-					goto out;
-				}
+				if (n < 0)
+					return vs_error_set(err, -errno,
+							    "cannot read %s "
+							    "(%s)", c->what,
+							    strerror(errno));
 				if (n == 0)
 					eof = true;
-				have += n;
-				atomic_fetch_add(&in->bytes_read, n);
-				total += n;
+				have += (size_t)n;
+				*total += (uint64_t)n;
+				if (c->read)
+					atomic_fetch_add(c->read, n);
 			}
 		}
 		if (pos == have)
 			break;
-		if (eof && total <= VS_FILE_INLINE_MAX) {
-			r = write_inline(in, node, win + pos, have - pos, err);
-			if (r < 0)
-				goto out;
-			pos = have;
-			break;
-		}
-		while (pos < have && (eof || have - pos >= cp->max)) {
-			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
+		if (eof && *total <= VS_FILE_INLINE_MAX)
+			return c->fns->small(c->arg, c->win + pos, have - pos);
+		while (r == 0 && pos < have && (eof || have - pos >= cp->max)) {
+			size_t n = vs_chunker_next(cp, c->win + pos, have - pos);
 
-			add_job(in, &p, node, win + pos, cut);
-			pos += cut;
-			if (atomic_load(&in->failed))
-				goto out;
+			r = c->fns->chunk(c->arg, c->win + pos, n);
+			pos += n;
 		}
 	}
+	return r;
+}
+
+/*
+ * Reads and cuts the file of fr (path: its path, for messages), writing its
+ * file object, or having the worker of its last chunk write it.
+ */
+/* What a commit's reader does with the pieces of a file. */
+struct read_ctx {
+	struct ingest *in;
+	struct node *node;
+	struct pending *p;
+	struct vs_error *err;
+};
+
+static int read_chunk(void *arg, const uint8_t *data, size_t len)
+{
+	struct read_ctx *rc = arg;
+
+	add_job(rc->in, &rc->p, rc->node, data, len);
+	/* A worker failed: the commit stops (the worker says why). */
+	return atomic_load(&rc->in->failed) ? VS_E_CANCELED : 0;
+}
+
+static int read_small(void *arg, const uint8_t *data, size_t len)
+{
+	struct read_ctx *rc = arg;
+
+	return write_inline(rc->in, rc->node, data, len, rc->err);
+}
+
+static int read_file(struct ingest *in, const struct fileread *fr,
+		     const char *path, uint8_t *win, size_t wcap,
+		     struct vs_error *err)
+{
+	static const struct vs_cut_fns fns = { read_chunk, read_small };
+	struct node *node = fr->node;
+	const uint64_t walked = node->size;	/* as lstat saw it */
+	struct read_ctx rc = { .in = in, .node = node, .err = err };
+	struct vs_buf what = VS_BUF_INIT;
+	struct cut c = { .cp = &in->s->config.chunking, .win = win,
+			 .wcap = wcap, .fns = &fns, .arg = &rc,
+			 .read = &in->bytes_read };
+	struct stat after;
+	uint64_t total;
+	int r;
+
+	c.fd = openat(in->rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (c.fd < 0)
+		return vs_error_set(err, -errno, "cannot open '%s' (%s)",
+				    path, strerror(errno));
+	c.direct = walked >= DIRECT_MIN && walked < DIRECT_MAX &&
+		   try_direct(c.fd);
+	if (!c.direct && walked > wcap)
+		posix_fadvise(c.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	vs_buf_addf(&what, "'%s'", path);
+	c.what = what.data;
+	r = cut_file(&c, &total, err);
+	if (r == VS_E_CANCELED && atomic_load(&in->failed))
+		r = 0;	/* the worker's failure is the one reported */
+	if (r < 0 || atomic_load(&in->failed))
+		goto out;
 	if (total == 0) {
 		r = write_inline(in, node, NULL, 0, err);
 		if (r < 0)
 			goto out;
 	}
-	if (p)
-		p->complete = true;
+	if (rc.p)
+		rc.p->complete = true;
 	node->size = total;
 	/* A file that changed while being read is committed as read, but
 	 * not cached, so the next commit reads it again. */
-	if (fstat(fd, &after) == 0 && after.st_size == (off_t)total &&
+	if (fstat(c.fd, &after) == 0 && after.st_size == (off_t)total &&
 	    total == walked && ts_ns(&after.st_mtim) == node->u.f.mtime_ns &&
 	    ts_ns(&after.st_ctim) == node->u.f.ctime_ns)
 		node->flags |= NODE_CACHEABLE;
@@ -1272,9 +1329,10 @@ static int read_file(struct ingest *in, const struct fileread *fr,
 		warn(in->opts, "'%s' changed while it was read", path);
 	atomic_fetch_add(&in->files_read, 1);
 out:
-	if (p)
-		pending_unref(in, p);
-	close(fd);
+	if (rc.p)
+		pending_unref(in, rc.p);
+	close(c.fd);
+	vs_buf_release(&what);
 	return r;
 }
 
@@ -1477,17 +1535,35 @@ int vs_ingest_dir(struct vs_store *s, const struct vs_repo *r,
 				 res, err);
 }
 
+/*
+ * The stat cache, after every object (its parts, if it is large, need them
+ * flushed first: a single flush, with the commit's): vs_commit_make's hook.
+ */
+static int record_cache(void *arg, bool changed, struct vs_error *err)
+{
+	struct ingest *in = arg;
+	struct vs_buf path = VS_BUF_INIT;
+	int r;
+
+	(void)changed;
+	(void)err;	/* the ingest's own err, which in->err is */
+	r = cache_record_read(in, &in->root, &path);
+	if (r == 0)
+		r = cache_finish(in);
+	vs_buf_release(&path);
+	return r;
+}
+
 int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 		      struct vs_scan *scan, const struct vs_ingest_opts *opts,
 		      struct vs_ingest_result *res, struct vs_error *err)
 {
 	struct ingest in = { 0 };
+	struct vs_commit_make mk = { 0 };
 	struct vs_buf path = VS_BUF_INIT;
-	struct vs_commit c;
-	struct vs_id head, tree_of_head;
+	struct vs_id head;
 	struct timespec now;
-	bool has_head, unchanged = false, logged = false;
-	size_t i;
+	bool has_head, logged = false;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -1503,7 +1579,6 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 					: (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (in.nworkers < 1)
 		in.nworkers = 1;
-	vs_commit_init(&c);
 
 	rc = vs_repo_check(s, r, err);
 	if (rc < 0)
@@ -1565,56 +1640,19 @@ int vs_ingest_scanned(struct vs_store *s, const struct vs_repo *r,
 	in.prog.bytes_read = atomic_load(&in.bytes_read);
 	in.prog.files_read = atomic_load(&in.files_read);
 	res->stats = in.prog;
-	if (has_head && !opts->allow_empty) {
-		struct vs_commit hc;
-
-		rc = vs_store_read_commit(s, &head, &hc, err);
-		if (rc < 0)
-			goto out;
-		tree_of_head = hc.tree;
-		vs_commit_release(&hc);
-		unchanged = vs_id_equal(&tree_of_head, &in.root.id);
-	}
-	if (!unchanged) {
-		c.tree = in.root.id;
-		if (has_head)
-			vs_commit_add_parent(&c, &head);
-		c.time = opts->time ? opts->time : (uint64_t)now.tv_sec;
-		vs_commit_set_author(&c, opts->author ? opts->author : "");
-		vs_commit_set_message(&c, opts->message ? opts->message : "");
-		for (i = 0; i < opts->nmeta; i++)
-			vs_commit_set_meta(&c, opts->meta[i].key,
-					   opts->meta[i].value);
-		rc = vs_store_write_commit(s, &c, &res->commit, err);
-		if (rc < 0)
-			goto out;
-	}
-	/*
-	 * The stat cache, after every object (its parts, if it is large,
-	 * need them flushed first: a single flush, with the commit's).
-	 */
-	vs_buf_reset(&path);
-	rc = cache_record_read(&in, &in.root, &path);
-	if (rc == 0)
-		rc = cache_finish(&in);
-	if (rc < 0)
-		goto out;
-	if (unchanged) {
-		/* Nothing changed: keep the head, refresh the cache. */
-		rc = vs_kv_write(s->kv, in.cache_batch, 0, err);
-		res->commit = head;
-		res->created = false;
-		goto out;
-	}
-	rc = vs_branch_update(s, r, in.branch, has_head ? &head : NULL,
-			      &res->commit, in.cache_batch, 0, err);
-	if (rc < 0)
-		goto out;
-	res->created = true;
+	mk.repo = r;
+	mk.branch = in.branch;
+	mk.base = has_head ? &head : NULL;
+	mk.tree = in.root.id;
+	mk.opts = opts;
+	mk.now = (uint64_t)now.tv_sec;
+	mk.batch = in.cache_batch;
+	mk.before_ref = record_cache;
+	mk.before_ref_arg = &in;
+	rc = vs_commit_make(s, &mk, res, err);
 out:
 	if (logged)
 		vs_kv_logged_end(s->kv);
-	vs_commit_release(&c);
 	vs_kv_batch_free(in.cache_batch);
 	cache_free(&in);
 	files_release(&in);
@@ -1630,54 +1668,14 @@ int vs_cut_fd(const struct vs_chunker_params *cp, int fd,
 	      const struct vs_cut_fns *fns, void *arg, uint64_t *size,
 	      struct vs_error *err)
 {
-	size_t wcap = (size_t)cp->max + 4 * READ_BLOCK, have = 0, pos = 0;
-	uint64_t total = 0;
-	bool eof = false;
-	uint8_t *win;
-	int r = 0;
+	struct cut c = { .cp = cp, .fd = fd, .fns = fns, .arg = arg,
+			 .what = "a staged file" };
+	int r;
 
-	win = malloc(wcap);
-	if (!win)
-		abort();
-	while (r == 0) {
-		if (!eof && have - pos < cp->max) {
-			memmove(win, win + pos, have - pos);
-			have -= pos;
-			pos = 0;
-			while (!eof && have < wcap) {
-				ssize_t n = pread(fd, win + have, wcap - have,
-						  total);
-
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0) {
-					r = vs_error_set(err, -errno, "cannot "
-							 "read a staged file "
-							 "(%s)",
-							 strerror(errno));
-					break;
-				}
-				if (n == 0)
-					eof = true;
-				have += n;
-				total += n;
-			}
-		}
-		if (r < 0 || pos == have)
-			break;
-		if (eof && total <= VS_FILE_INLINE_MAX) {
-			r = fns->small(arg, win, have);
-			break;
-		}
-		while (r == 0 && pos < have && (eof || have - pos >= cp->max)) {
-			size_t cut = vs_chunker_next(cp, win + pos, have - pos);
-
-			r = fns->chunk(arg, win + pos, cut);
-			pos += cut;
-		}
-	}
-	*size = total;
-	free(win);
+	c.wcap = (size_t)cp->max + 4 * READ_BLOCK;
+	c.win = vs_xmalloc(c.wcap);
+	r = cut_file(&c, size, err);
+	free(c.win);
 	return r;
 }
 

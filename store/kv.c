@@ -620,6 +620,11 @@ void vs_kv_batch_free(struct vs_kv_batch *b)
 	free(b);
 }
 
+void vs_kv_batch_clear(struct vs_kv_batch *b)
+{
+	rocksdb_writebatch_clear(b->wb);
+}
+
 void vs_kv_batch_put(struct vs_kv_batch *b, struct vs_kv *kv, enum vs_cf cf,
 		     const void *key, size_t klen, const void *val, size_t vlen)
 {

@@ -111,6 +111,8 @@ void vs_kv_logged_end(struct vs_kv *kv);
 
 struct vs_kv_batch *vs_kv_batch_new(void);
 void vs_kv_batch_free(struct vs_kv_batch *b);
+/* Empties b, which can then be filled again. */
+void vs_kv_batch_clear(struct vs_kv_batch *b);
 void vs_kv_batch_put(struct vs_kv_batch *b, struct vs_kv *kv, enum vs_cf cf,
 		     const void *key, size_t klen, const void *val, size_t vlen);
 void vs_kv_batch_delete(struct vs_kv_batch *b, struct vs_kv *kv,

@@ -3,6 +3,7 @@
  * See refs.h for the keys and the update rules.
  */
 #include "refs.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +18,7 @@ int (*vs_refs_fault_hook)(const char *where);
 static void notify(struct vs_store *s, const struct vs_repo *r,
 		   const char *branch)
 {
-	if (s->on_change)
-		s->on_change(s->on_change_arg, r, branch);
+	vs_store_notify_change(s, r, branch);
 }
 
 const char *vs_repo_kind_name(enum vs_repo_kind k)

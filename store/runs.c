@@ -9,6 +9,7 @@
  * vs_run_set().
  */
 #include "runs.h"
+#include "store_int.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -2,6 +2,9 @@
  * staging.c - staged changes of writable heads (see staging.h's notes).
  */
 #include "staging.h"
+#include "store_int.h"
+
+#include "commit.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -523,17 +526,15 @@ int vs_staging_commit(struct vs_store *s, const struct vs_head *h,
 	struct build b = { .s = s, .h = h, .err = err };
 	struct vs_buf k = VS_BUF_INIT;
 	struct vs_id base, zero = { { 0 } }, head, tree;
+	struct vs_commit_make mk = { 0 };
 	struct vs_kv_batch *batch = NULL;
 	struct vs_node root;
-	struct vs_commit c;
 	uint64_t size;
 	bool has_base, has_head;
-	size_t i;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	b.prog = &res->stats;
-	vs_commit_init(&c);
 	if (!vs_staging_base(s, h, &base)) {
 		r = vs_branch_get(s, &h->repo, h->branch, &res->commit, NULL);
 		if (r == VS_E_NOTFOUND)
@@ -574,34 +575,20 @@ int vs_staging_commit(struct vs_store *s, const struct vs_head *h,
 	vs_buf_addch(&k, '\0');
 	vs_kv_batch_delete_prefix(batch, s->kv, VS_CF_STAGING, k.data, k.len);
 
-	if (has_base && vs_id_equal(&tree, &root.id) && !opts->allow_empty) {
-		/* The changes cancel out: drop them, keep the head. */
-		r = vs_kv_write(s->kv, batch, VS_KV_SYNC, err);
-		res->commit = base;
-		goto out_unlink;
-	}
-	c.tree = tree;
-	if (has_base)
-		vs_commit_add_parent(&c, &base);
-	c.time = opts->time ? opts->time : (uint64_t)time(NULL);
-	vs_commit_set_author(&c, opts->author ? opts->author : "");
-	vs_commit_set_message(&c, opts->message ? opts->message : "");
-	for (i = 0; i < opts->nmeta; i++)
-		vs_commit_set_meta(&c, opts->meta[i].key, opts->meta[i].value);
-	r = vs_store_write_commit(s, &c, &res->commit, err);
-	if (r < 0)
-		goto out;
-	r = vs_branch_update(s, &h->repo, h->branch, has_base ? &base : NULL,
-			     &res->commit, batch, 0, err);
-	if (r < 0)
-		goto out;
-	res->created = true;
-out_unlink:
+	mk.repo = &h->repo;
+	mk.branch = h->branch;
+	mk.base = has_base ? &base : NULL;
+	mk.tree = tree;
+	mk.opts = opts;
+	mk.now = (uint64_t)time(NULL);
+	mk.batch = batch;
+	mk.sync_unchanged = true;
+	r = vs_commit_make(s, &mk, res, err);
+	/* Only once no entry names them any more. */
 	if (r == 0)
 		unlink_datafiles(s, b.datafiles, b.ndata);
 out:
 	vs_kv_batch_free(batch);
-	vs_commit_release(&c);
 	vs_buf_release(&k);
 	free(b.datafiles);
 	return r;

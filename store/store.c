@@ -4,6 +4,7 @@
  * read/write rules.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -541,6 +542,30 @@ out:
 	return r;
 }
 
+const char *vs_store_path(const struct vs_store *s)
+{
+	return s->path;
+}
+
+const struct vs_config *vs_store_config(const struct vs_store *s)
+{
+	return &s->config;
+}
+
+void vs_store_set_on_change(struct vs_store *s, vs_store_change_fn *fn,
+			    void *arg)
+{
+	s->on_change_arg = arg;
+	s->on_change = fn;
+}
+
+void vs_store_notify_change(struct vs_store *s, const struct vs_repo *r,
+			    const char *branch)
+{
+	if (s->on_change)
+		s->on_change(s->on_change_arg, r, branch);
+}
+
 void vs_store_close(struct vs_store *s)
 {
 	if (!s)
@@ -714,6 +739,40 @@ int vs_chunk_get_rehashed(struct vs_store *s, struct vs_zctx *z,
 			  struct vs_error *err)
 {
 	return chunk_read(s, z, id, true, out, err);
+}
+
+/*
+ * The decompression contexts of vs_chunk_read: one per thread that reads,
+ * freed when the thread ends.  Decompression does not depend on a store's
+ * level, so threads reading several stores share theirs.
+ */
+static pthread_key_t read_zctx_key;
+static pthread_once_t read_zctx_once = PTHREAD_ONCE_INIT;
+
+static void read_zctx_free(void *z)
+{
+	vs_zctx_free(z);
+}
+
+static void read_zctx_key_init(void)
+{
+	if (pthread_key_create(&read_zctx_key, read_zctx_free) != 0)
+		abort();
+}
+
+int vs_chunk_read(struct vs_store *s, const struct vs_id *id,
+		  struct vs_buf *out, struct vs_error *err)
+{
+	struct vs_zctx *z;
+
+	pthread_once(&read_zctx_once, read_zctx_key_init);
+	z = pthread_getspecific(read_zctx_key);
+	if (!z) {
+		z = vs_zctx_new(s->config.zstd_level);
+		if (!z || pthread_setspecific(read_zctx_key, z) != 0)
+			abort();
+	}
+	return chunk_read(s, z, id, false, out, err);
 }
 
 /* --- objects --------------------------------------------------------------- */

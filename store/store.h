@@ -21,22 +21,27 @@
  * Chunk value encoding (VS_CF_CHUNKS, key = raw id): codec.h.
  * Chunk sizes (VS_CF_META, key = 'c' + raw id): raw_len, stored_len (varints),
  * so statistics need not read chunk bodies.
+ *
+ * THE PUBLIC API.  fs/ and cli/ (and any other program over the store)
+ * include only these headers: store.h, buf.h, chunker.h (the chunking
+ * parameters of a config), error.h, fileio.h, hash.h, idset.h, object.h,
+ * xalloc.h, refs.h, rev.h, ingest.h, staging.h, checkout.h, diff.h,
+ * verify.h, walk.h, runs.h, lockfile.h, pins.h.  The rest is the store's
+ * own: store_int.h (struct vs_store, chunk puts and gets with a
+ * compression context of the caller's), kv.h (RocksDB), codec.h (chunk
+ * values), compress.h (zstd), planes.h, commit.h, crc32c.h.
  */
 #ifndef VS_STORE_H
 #define VS_STORE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
 #include "chunker.h"
-#include "codec.h"
-#include "compress.h"
 #include "error.h"
 #include "hash.h"
-#include "kv.h"
 #include "object.h"
 
 /*
@@ -59,25 +64,15 @@ struct vs_config {
 void vs_config_defaults(struct vs_config *c);
 
 struct vs_repo;
+/* Opaque: see the functions below. */
+struct vs_store;
+/*
+ * The store's own types, which a few calls take for its internal callers
+ * (a compression context, a write batch); outside the store pass NULL.
+ */
+struct vs_zctx;
+struct vs_kv_batch;
 
-struct vs_store {
-	char *path;			/* absolute, owned */
-	struct vs_config config;
-	struct vs_kv *kv;
-	pthread_mutex_t ref_lock;	/* serialises ref compare-and-swap */
-	struct vs_zctx *zctx;		/* for single-threaded callers;
-					   guarded by zctx_lock */
-	pthread_mutex_t zctx_lock;
-	int lock_fd;			/* flock'ed STORE/lock */
-	/*
-	 * Called after a ref changed: a branch moved or was deleted, a tag
-	 * or repository was created (branch NULL then).  The mount uses it
-	 * to drop what it cached.  May be NULL; set before any use.
-	 */
-	void (*on_change)(void *arg, const struct vs_repo *r,
-			  const char *branch);
-	void *on_change_arg;
-};
 
 /*
  * Creates a store in dir (made if missing; must be empty or absent).
@@ -141,6 +136,26 @@ int vs_store_open_wait(const char *dir, unsigned flags,
 		       struct vs_error *err);
 void vs_store_close(struct vs_store *s);
 
+/* The store's directory (absolute; borrowed while s is open). */
+const char *vs_store_path(const struct vs_store *s);
+/* Its config (borrowed while s is open). */
+const struct vs_config *vs_store_config(const struct vs_store *s);
+
+/* What vs_store_set_on_change registers. */
+typedef void vs_store_change_fn(void *arg, const struct vs_repo *r,
+				const char *branch);
+/*
+ * fn(arg, repo, branch) is called after a ref changed: a branch moved or
+ * was deleted, a tag or repository was created (branch NULL then).  The
+ * mount uses it to drop what it cached.  fn NULL: nothing is called.  Set
+ * before other threads use s.
+ */
+void vs_store_set_on_change(struct vs_store *s, vs_store_change_fn *fn,
+			    void *arg);
+/* Calls the on_change function, if any, as a ref change would. */
+void vs_store_notify_change(struct vs_store *s, const struct vs_repo *r,
+			    const char *branch);
+
 /*
  * Finds the store directory: opt if not NULL, else $VARVE_STORE (from
  * getenv_fn(name) so a forwarded command can supply its own environment),
@@ -160,30 +175,15 @@ struct vs_put_stats {
 };
 
 /*
- * Stores the chunk <data, len> whose SHA-256 is *id (computed by the caller)
- * unless present.  z is the calling thread's compression context.  Thread
- * safe.  Returns 0, VS_E_COMPRESS or VS_E_KV.
- */
-int vs_chunk_put(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
-		 const void *data, size_t len, struct vs_put_stats *st,
-		 struct vs_error *err);
-
-/*
  * Reads chunk id into out (replacing its contents), decompressed and
  * checked: against the checksum stored with it (store format 3), else by
  * re-hashing it with SHA-256 against id.  Either way a changed stored byte
- * gives VS_E_CORRUPT, never wrong bytes.  z may be NULL to use the store's
- * shared context.  Returns 0, VS_E_NOTFOUND, VS_E_CORRUPT or VS_E_KV.
+ * gives VS_E_CORRUPT, never wrong bytes.  Thread safe: each calling thread
+ * gets a decompression context of its own, kept until the thread ends.
+ * Returns 0, VS_E_NOTFOUND, VS_E_CORRUPT or VS_E_KV.
  */
-int vs_chunk_get(struct vs_store *s, struct vs_zctx *z, const struct vs_id *id,
-		 struct vs_buf *out, struct vs_error *err);
-/*
- * The same, and always re-hashed with SHA-256 against id (`verify --full`):
- * this also catches a value that is intact but stored under the wrong id.
- */
-int vs_chunk_get_rehashed(struct vs_store *s, struct vs_zctx *z,
-			  const struct vs_id *id, struct vs_buf *out,
-			  struct vs_error *err);
+int vs_chunk_read(struct vs_store *s, const struct vs_id *id,
+		  struct vs_buf *out, struct vs_error *err);
 
 bool vs_chunk_has(struct vs_store *s, const struct vs_id *id);
 

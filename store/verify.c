@@ -3,6 +3,7 @@
  * visitors of the reachability walk (walk.h).
  */
 #include "verify.h"
+#include "store_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

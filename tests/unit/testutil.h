@@ -32,6 +32,7 @@
 #include "object.h"
 #include "rev.h"
 #include "store.h"
+#include "store_int.h"	/* the unit tests look inside the store */
 
 #define TU_KIB 1024u
 #define TU_MIB (1024u * TU_KIB)
