@@ -18,6 +18,7 @@ static const char *const vs_messages[] = {
 	[VS_E_KV - VS_E_BASE] = "key-value store failure",
 	[VS_E_COMPRESS - VS_E_BASE] = "compression failure",
 	[VS_E_CANCELED - VS_E_BASE] = "interrupted",
+	[VS_E_REMOTE - VS_E_BASE] = "remote failed",
 };
 
 const char *vs_strerror(int code)

@@ -27,6 +27,7 @@ enum vs_errcode {
 	VS_E_KV,		/* the key-value engine failed */
 	VS_E_COMPRESS,		/* compression library failed */
 	VS_E_CANCELED,		/* stopped by its caller (opts->cancel) */
+	VS_E_REMOTE,		/* a remote failed, refused or answered garbage */
 	VS_E_LAST
 };
 
