@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "transport.h"
+#include "xalloc.h"
 #include "banned.h"
 
 #define CONFIG_NAME "config"
@@ -99,10 +101,16 @@ static int parse_uint(const char *v, long max, long *out)
 	return 0;
 }
 
+/* True for a "[remote.NAME]" section's name (store.h). */
+static bool is_remote_section(const char *section)
+{
+	return !strncmp(section, "remote.", 7);
+}
+
 static int config_parse(char *text, struct vs_config *c, const char *path,
 			struct vs_error *err)
 {
-	char section[32] = "";
+	char section[96] = "";
 	char *line, *next;
 	int lineno = 0;
 
@@ -134,6 +142,9 @@ static int config_parse(char *text, struct vs_config *c, const char *path,
 		*eq = '\0';
 		val = trim(eq + 1);
 		key = trim(key);
+		/* Remotes are strings, read by vs_store_remotes(). */
+		if (is_remote_section(section))
+			continue;
 		if (parse_uint(val, INT_MAX, &n) < 0)
 			goto bad;
 		if (!strcmp(section, "store") && !strcmp(key, "format"))
@@ -194,6 +205,216 @@ static int read_text_file(const char *path, struct vs_buf *out)
 		vs_buf_add(out, tmp, n);
 	}
 	close(fd);
+	return r;
+}
+
+/* --- remotes in the config ------------------------------------------------ */
+
+bool vs_remote_name_valid(const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '_' ||
+	    name[0] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A config value: one line of printable bytes, no space at either end. */
+static bool remote_value_valid(const char *v)
+{
+	size_t n = strlen(v), i;
+
+	if (n == 0 || n > 1024 || v[0] == ' ' || v[n - 1] == ' ')
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return true;
+}
+
+void vs_remote_configs_free(struct vs_remote_config *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r && i < n; i++) {
+		free(r[i].name);
+		free(r[i].url);
+		free(r[i].endpoint);
+		free(r[i].region);
+	}
+	free(r);
+}
+
+static void set_str(char **field, const char *v)
+{
+	free(*field);
+	*field = vs_xstrdup(v);
+}
+
+int vs_store_remotes(struct vs_store *s, struct vs_remote_config **out,
+		     size_t *count, struct vs_error *err)
+{
+	struct vs_buf text = VS_BUF_INIT;
+	struct vs_remote_config *rs = NULL, *cur = NULL;
+	char *config = path_join(s->path, CONFIG_NAME), *line, *next;
+	size_t n = 0, i;
+	int lineno = 0, r;
+
+	r = read_text_file(config, &text);
+	if (r < 0) {
+		r = vs_error_set(err, r, "cannot read '%s' (%s)", config,
+				 vs_strerror(r));
+		goto out;
+	}
+	for (line = text.data; line && *line; line = next) {
+		char *key, *val, *eq;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		key = trim(line);
+		if (!*key || *key == '#' || *key == ';')
+			continue;
+		if (*key == '[') {
+			size_t l = strlen(key);
+
+			cur = NULL;
+			if (l < 2 || key[l - 1] != ']')
+				goto bad;
+			key[l - 1] = '\0';
+			if (!is_remote_section(key + 1))
+				continue;
+			if (!vs_remote_name_valid(key + 8))
+				goto bad;
+			for (i = 0; i < n; i++)
+				if (!strcmp(rs[i].name, key + 8))
+					cur = &rs[i];
+			if (!cur) {
+				rs = vs_xreallocarray(rs, n + 1, sizeof(*rs));
+				cur = &rs[n++];
+				memset(cur, 0, sizeof(*cur));
+				cur->name = vs_xstrdup(key + 8);
+			}
+			continue;
+		}
+		if (!cur)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq)
+			goto bad;
+		*eq = '\0';
+		val = trim(eq + 1);
+		key = trim(key);
+		if (!strcmp(key, "url"))
+			set_str(&cur->url, val);
+		else if (!strcmp(key, "endpoint"))
+			set_str(&cur->endpoint, val);
+		else if (!strcmp(key, "region"))
+			set_str(&cur->region, val);
+		else if (!strcmp(key, "path_style"))
+			cur->path_style = !strcmp(val, "1") ||
+					  !strcmp(val, "true");
+		/* Unknown keys: for a later varve, ignored. */
+	}
+	for (i = 0; i < n; i++)
+		if (!rs[i].url || !*rs[i].url) {
+			r = vs_error_set(err, VS_E_CORRUPT, "remote '%s' in "
+					 "'%s' has no url", rs[i].name,
+					 config);
+			goto out;
+		}
+	*out = rs;
+	*count = n;
+	rs = NULL;
+	n = 0;
+	r = 0;
+	goto out;
+bad:
+	r = vs_error_set(err, VS_E_CORRUPT, "'%s' line %d is malformed",
+			 config, lineno);
+out:
+	vs_remote_configs_free(rs, n);
+	vs_buf_release(&text);
+	free(config);
+	return r;
+}
+
+int vs_store_set_remotes(struct vs_store *s, const struct vs_remote_config *rs,
+			 size_t n, struct vs_error *err)
+{
+	struct vs_buf text = VS_BUF_INIT, out = VS_BUF_INIT;
+	char *config = path_join(s->path, CONFIG_NAME), *line, *next;
+	bool in_remote = false;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		const struct vs_remote_config *c = &rs[i];
+
+		if (!vs_remote_name_valid(c->name) || !c->url ||
+		    !remote_value_valid(c->url) ||
+		    (c->endpoint && !remote_value_valid(c->endpoint)) ||
+		    (c->region && !remote_value_valid(c->region))) {
+			r = vs_error_set(err, VS_E_INVAL, "remote '%s' has an "
+					 "invalid name or value",
+					 c->name ? c->name : "");
+			goto out;
+		}
+	}
+	r = read_text_file(config, &text);
+	if (r < 0) {
+		r = vs_error_set(err, r, "cannot read '%s' (%s)", config,
+				 vs_strerror(r));
+		goto out;
+	}
+	/* Every line outside a remote section, as it was. */
+	for (line = text.data; line && *line; line = next) {
+		char *t;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		t = trim(line);
+		if (*t == '[')
+			in_remote = !strncmp(t, "[remote.", 8);
+		if (!in_remote) {
+			vs_buf_addstr(&out, line);
+			vs_buf_addch(&out, '\n');
+		}
+	}
+	while (out.len >= 2 && out.data[out.len - 1] == '\n' &&
+	       out.data[out.len - 2] == '\n')
+		vs_buf_setlen(&out, out.len - 1);
+	for (i = 0; i < n; i++) {
+		const struct vs_remote_config *c = &rs[i];
+
+		vs_buf_addf(&out, "\n[remote.%s]\nurl = %s\n", c->name,
+			    c->url);
+		if (c->endpoint)
+			vs_buf_addf(&out, "endpoint = %s\n", c->endpoint);
+		if (c->region)
+			vs_buf_addf(&out, "region = %s\n", c->region);
+		if (c->path_style)
+			vs_buf_addstr(&out, "path_style = 1\n");
+	}
+	r = vs_write_file_atomic(config, out.data, out.len, 0644);
+	if (r < 0)
+		vs_error_set(err, r, "cannot write '%s' (%s)", config,
+			     vs_strerror(r));
+out:
+	vs_buf_release(&text);
+	vs_buf_release(&out);
+	free(config);
 	return r;
 }
 

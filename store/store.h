@@ -3,8 +3,8 @@
  * chunks and objects.
  *
  * A store is a directory holding:
- *   config    text: format version, chunking parameters, compression level
- *             (never credentials)
+ *   config    text: format version, chunking parameters, compression level,
+ *             remotes ([remote.NAME] sections; never credentials)
  *   db/       the RocksDB database (see kv.h for the column families)
  *   staging/  the staged state of writable heads
  * It is found by --store DIR, then $VARVE_STORE, then the nearest ".varve"
@@ -155,6 +155,45 @@ void vs_store_set_on_change(struct vs_store *s, vs_store_change_fn *fn,
 /* Calls the on_change function, if any, as a ref change would. */
 void vs_store_notify_change(struct vs_store *s, const struct vs_repo *r,
 			    const char *branch);
+
+/* --- remotes in the config ------------------------------------------- */
+
+/*
+ * A remote is a section of the config:
+ *     [remote.NAME]
+ *     url = s3://bucket/prefix
+ *     endpoint = http://127.0.0.1:4568      (optional)
+ *     region = eu-west-1                    (optional)
+ *     path_style = 1                        (optional; 0 or 1)
+ * NAME is vs_remote_name_valid(); values are one line of printable bytes.
+ * Nothing else about a remote is kept, credentials least of all.  The
+ * section is text like the others, but a varve that predates remotes
+ * refuses a config that holds one ("line N is malformed").
+ * struct vs_remote_config is transport.h's.
+ */
+struct vs_remote_config;
+
+/* NAME: 1-64 of [A-Za-z0-9._-], starting with a letter or digit. */
+bool vs_remote_name_valid(const char *name);
+
+/*
+ * The remotes of s's config as the file holds them now (it is read again:
+ * another command may have changed it), in the order of the file.  *out
+ * (n entries) is owned by the caller: vs_remote_configs_free().  Returns
+ * 0, VS_E_CORRUPT (a remote section without a url, a bad name) or -errno.
+ */
+int vs_store_remotes(struct vs_store *s, struct vs_remote_config **out,
+		     size_t *n, struct vs_error *err);
+/*
+ * Replaces the remote sections of s's config with <r, n> (every other
+ * line is kept as it is), atomically.  The caller holds the store for
+ * writing.  Returns 0, VS_E_INVAL (a bad name or value; nothing written)
+ * or -errno.
+ */
+int vs_store_set_remotes(struct vs_store *s, const struct vs_remote_config *r,
+			 size_t n, struct vs_error *err);
+/* Frees <r, n> and every string in it; accepts NULL. */
+void vs_remote_configs_free(struct vs_remote_config *r, size_t n);
 
 /*
  * Finds the store directory: opt if not NULL, else $VARVE_STORE (from
