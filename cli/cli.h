@@ -294,6 +294,13 @@ extern const struct cli_opt cmd_pin_opts[];
 int cmd_pin(struct cmd_ctx *ctx, int argc, char **argv);
 extern const struct cli_opt cmd_lock_opts[];
 int cmd_lock(struct cmd_ctx *ctx, int argc, char **argv);
+/* `remote add|list|remove` (cmd_remote.c), with push and pull. */
+extern const struct cli_opt cmd_remote_opts[];
+int cmd_remote(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_push_opts[];
+int cmd_push(struct cmd_ctx *ctx, int argc, char **argv);
+extern const struct cli_opt cmd_pull_opts[];
+int cmd_pull(struct cmd_ctx *ctx, int argc, char **argv);
 /* `tag --ci (--used|--produced) REV [NAME]`, called by cmd_tag (cmd_ci.c). */
 int cli_tag_ci(struct cmd_ctx *ctx, int argc, char **argv);
 /* `checkout --lock FILE DIR`, called by cmd_checkout (cmd_ci.c). */

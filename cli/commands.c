@@ -123,6 +123,29 @@ static const struct cli_command commands[] = {
 	  "verify  every pinned commit, its trees, files and chunks are here\n"
 	  "        (exit 1 if one is missing)\n"
 	  "list    one REPO@COMMIT per line, e.g. for 'varve pull'\n", 0 },
+	{ "remote", cmd_remote, cmd_remote_opts,
+	  { "add NAME URL [--endpoint URL] [--region R] [--path-style]",
+	    "list [--json]", "remove NAME" },
+	  "Add, list or remove the remotes pushed to and pulled from.",
+	  "URL is s3://BUCKET[/PREFIX] or file:///PATH.  Only the name, URL,\n"
+	  "endpoint, region and path style are kept (in the store's config);\n"
+	  "S3 credentials come from the environment (AWS_ACCESS_KEY_ID, ...)\n"
+	  "or the AWS_PROFILE of ~/.aws, and are never stored.\n", 0 },
+	{ "push", cmd_push, cmd_push_opts, { "[REMOTE] [REV|REPO]..." },
+	  "Send snapshots, their branches and tags, and run records.",
+	  "REMOTE defaults to the only remote, else origin.  REPO sends its\n"
+	  "branches and tags, REPO@NAME one branch or tag, with their history.\n"
+	  "Only what the remote lacks is sent; an interrupted push run again\n"
+	  "sends only the rest.  A remote branch moves forward only, and only\n"
+	  "from where it was when the push read it (else: \"the remote branch\n"
+	  "moved; pull first\"); a remote tag never changes.\n", 0 },
+	{ "pull", cmd_pull, cmd_pull_opts, { "[REMOTE] [REV|REPO]..." },
+	  "Fetch snapshots, their branches and tags, and run records.",
+	  "REMOTE and REV|REPO as for push.  Everything fetched is checked\n"
+	  "against its SHA-256 id before it is stored, and refs move only\n"
+	  "once all of it is there.  A local branch moves forward only: one\n"
+	  "with commits the remote's lacks is left as it is and reported; a\n"
+	  "local tag never changes.\n", 0 },
 	{ "help", cmd_help, no_opts, { "[COMMAND]" }, "Show help.", NULL,
 	  CLI_NO_STORE },
 };
