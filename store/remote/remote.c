@@ -819,8 +819,10 @@ struct session {
 	struct conn c;
 	struct cache k;
 	struct rindex have;		/* what the manifests name */
-	struct vs_id *listed;		/* manifests the remote listed */
+	struct vs_id *listed;		/* manifests the remote listed, and
+					   this store holds */
 	size_t nlisted;
+	size_t nlisted_all;		/* manifests the remote listed */
 	struct progress pr;
 	int transfers;
 	uint64_t pack_target;
@@ -955,7 +957,9 @@ static int sync_index(struct session *ss, struct vs_error *err)
 	int r, attempt;
 
 	dir = cpath(&ss->k, "manifests", NULL);
-	for (attempt = 0;; attempt++) {
+	attempt = 0;
+again:
+	for (;; attempt++) {
 		listed.n = 0;
 		r = c_list(&ss->c, "manifests/", list_manifest, &listed, err);
 		if (r < 0)
@@ -983,12 +987,14 @@ static int sync_index(struct session *ss, struct vs_error *err)
 			     fetch_manifest, &sy, ss->o->cancel, err);
 		if (r < 0)
 			goto out;
-		if (!atomic_load(&sy.gone) || attempt == 2)
+		if (!atomic_load(&sy.gone) || attempt >= 2)
 			break;
 	}
 	/* Every cached manifest, checked. */
 	cached.n = 0;
 	each_hex_file(dir, add_id, &cached);
+	if (cached.n > 1)
+		qsort(cached.v, cached.n, sizeof(*cached.v), idcmp_q);
 	ms = vs_xcalloc(cached.n ? cached.n : 1, sizeof(*ms));
 	for (i = 0; i < cached.n; i++) {
 		path = cpath(&ss->k, "manifests", hex_of(&cached.v[i], hex));
@@ -997,9 +1003,20 @@ static int sync_index(struct session *ss, struct vs_error *err)
 			r = manifest_check(ss, &cached.v[i], &b, &ms[nms],
 					   true, NULL);
 		if (r < 0) {
-			/* A damaged cache file: fetched again next time. */
+			/* A damaged cache file: dropped, and fetched again
+			 * if the remote has it. */
 			unlink(path);
 			free(path);
+			if (attempt++ < 2 &&
+			    ids_has(listed.v, listed.n, &cached.v[i])) {
+				for (j = 0; j < nms; j++)
+					vs_manifest_release(&ms[j]);
+				free(ms);
+				ms = NULL;
+				nms = 0;
+				replaced.n = 0;
+				goto again;
+			}
 			continue;
 		}
 		free(path);
@@ -1021,8 +1038,13 @@ static int sync_index(struct session *ss, struct vs_error *err)
 		rindex_add_manifest(&ss->have, &ms[i]);
 	}
 	rindex_finish(&ss->have);
+	/* A merge may replace only what it holds: the listed ones loaded. */
+	ss->nlisted_all = listed.n;
+	for (i = 0, j = 0; i < listed.n; i++)
+		if (ids_has(cached.v, nms, &listed.v[i]))
+			listed.v[j++] = listed.v[i];
 	ss->listed = listed.v;
-	ss->nlisted = listed.n;
+	ss->nlisted = j;
 	listed.v = NULL;
 	r = 0;
 out:
@@ -1835,7 +1857,7 @@ static void consolidate(struct session *ss, const struct vs_id *mine,
 	char hex[VS_ID_HEXLEN + 1], key[80], *path;
 	size_t i, j, n = ss->have.n;
 
-	if (ss->nlisted + have_mine <= VS_REMOTE_MANIFESTS_MAX)
+	if (ss->nlisted_all + have_mine <= VS_REMOTE_MANIFESTS_MAX)
 		return;
 	e = vs_xreallocarray(NULL, n ? n : 1, sizeof(*e));
 	if (n)

@@ -765,6 +765,38 @@ static void test_formats_and_errors(void **state)
 	assert_false(tu_exists(p));
 }
 
+/* A damaged manifest in the store's cache is fetched again. */
+static void test_damaged_cache(void **state)
+{
+	struct fx *fx = *state;
+	struct vs_remote_result res;
+	struct vs_error e = { 0 };
+	char dir[BIG], p[BIG + 256];
+	struct vs_id c2;
+	char **names;
+	size_t n;
+
+	push_sample(fx);
+	snprintf(dir, sizeof(dir), "%s/remote/origin/manifests",
+		 fx->a->store_path);
+	names = tu_list(dir, &n);
+	assert_int_equal(n, 1);
+	snprintf(p, sizeof(p), "%s/%s", dir, names[0]);
+	tu_write_str(p, "garbage");
+	tu_list_free(names, n);
+	/* Nothing to send: the refetched manifest says the remote has it. */
+	expect_ok(push(fx, fx->a->s, "datasets/d", &res, &e), &e);
+	assert_int_equal(res.packs, 0);
+	vs_remote_result_release(&res);
+	tu_write_str(tu_join(p, fx->src, "more"), "more\n");
+	c2 = commit_dir(fx->a->s, &fx->repo, fx->src);
+	expect_ok(push(fx, fx->a->s, "datasets/d", &res, &e), &e);
+	vs_remote_result_release(&res);
+	expect_ok(pull(fx, fx->b->s, "datasets/d", &res, &e), &e);
+	vs_remote_result_release(&res);
+	assert_true(tu_commit_matches_dir(fx->b->s, &c2, fx->src));
+}
+
 /* Past VS_REMOTE_MANIFESTS_MAX manifests, a push merges them. */
 static void test_consolidation(void **state)
 {
@@ -812,6 +844,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tags_and_runs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_formats_and_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_cache, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_consolidation, setup,
 						teardown),
