@@ -32,6 +32,7 @@ struct transport_head {
  */
 static const struct vs_transport_ops *const transports[] = {
 	&vs_transport_file,
+	&vs_transport_s3,
 };
 
 #define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
