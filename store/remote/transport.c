@@ -25,11 +25,7 @@ struct transport_head {
 	const struct vs_transport_ops *ops;
 };
 
-/*
- * The transports this build has.  store/remote/s3.c adds
- * &vs_transport_s3 here; until then an s3:// URL is refused with a
- * message that says so.
- */
+/* The transports, by scheme. */
 static const struct vs_transport_ops *const transports[] = {
 	&vs_transport_file,
 	&vs_transport_s3,
@@ -85,11 +81,6 @@ int vs_transport_open(const struct vs_remote_config *cfg,
 		assert(r < 0 || ops_of(*out) == ops);
 		return r;
 	}
-	if (sep && n == 2 && !strncmp(url, "s3", 2))
-		return vs_error_set(err, VS_E_INVAL,
-				    "s3:// is not supported in this build "
-				    "(remote '%s')",
-				    cfg->name ? cfg->name : url);
 	return vs_error_set(err, VS_E_INVAL,
 			    "'%s' is not a remote URL varve can use (expected "
 			    "s3://BUCKET[/PREFIX] or file:///PATH)", url);
