@@ -45,7 +45,7 @@
  *     tests/fuzz/fuzz_pack.c.
  *  3. Decoding never checks an entry against its id: that is the reader's
  *     work, entry by entry, as it stores them (remote.c).
- *  4. A manifest may list a subset of a pack's entries (remote.c note 3
+ *  4. A manifest may list a subset of a pack's entries (remote.h note 3
  *     says why); a pack's own index always lists all of them.
  */
 #ifndef VS_REMOTE_PACK_H
